@@ -1,0 +1,5 @@
+export * from './errors.js';
+export * from './helpers.js';
+export * from './memory.js';
+export * from './program.js';
+export * from './interpreter.js';
