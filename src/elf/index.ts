@@ -1,0 +1,3 @@
+export * from './reader.js';
+export * from './writer.js';
+export * from './program-code.js';
