@@ -73,6 +73,9 @@ function splitLine(raw: string, line: number): SourceLine {
   let mnemonicWords = 1;
   const first = words[0].text.toLowerCase();
   if (first === 'lock') {
+    if (words.length < 2) {
+      throw new AssemblyError(line, words[0].column, 'invalid number of operands for lock: expected an operation such as add, fetch add, xchg or cmpxchg');
+    }
     mnemonicWords = 2;
     if (words[1]?.text.toLowerCase() === 'fetch') mnemonicWords = 3;
   } else if (first === 'call' && /^(local|runtime)$/i.test(words[1]?.text ?? '')) {
@@ -116,9 +119,12 @@ function parseInteger(line: number, token: Token, what: string): bigint {
   return m[1] === '-' ? -value : value;
 }
 
+/** Decimal immediates are signed 32-bit; hex ones may also spell the 32 bits unsigned. */
 function parseImm32(line: number, token: Token): number {
   const v = parseInteger(line, token, 'an immediate');
-  if (v < -0x80000000n || v > 0xffffffffn) fail(line, token, `immediate ${token.text} does not fit in 32 bits`);
+  const isHex = /0x/i.test(token.text);
+  const max = isHex ? 0xffffffffn : 0x7fffffffn;
+  if (v < -0x80000000n || v > max) fail(line, token, `immediate ${token.text} does not fit in 32 bits${isHex ? '' : ' (signed)'}`);
   return Number(BigInt.asIntN(32, v));
 }
 
@@ -170,7 +176,7 @@ function parseLddw(src: SourceLine): Pending {
     const pseudo = lddwPseudo[call[1].toLowerCase()];
     if (pseudo === undefined) fail(src.line, ops[1], `unknown lddw operand '${call[1]}'`);
     const given = call[3] === undefined ? 1 : 2;
-    if (given !== pseudo.args) fail(src.line, ops[1], `${call[1]}() takes ${pseudo.args} argument(s), found ${given}`);
+    if (given < pseudo.args) fail(src.line, ops[1], `${call[1]}() takes ${pseudo.args} arguments, found ${given}`);
     const imm = parseImm32(src.line, { text: call[2], column: ops[1].column });
     const nextImm = call[3] === undefined ? 0 : parseImm32(src.line, { text: call[3], column: ops[1].column });
     return { spec: specByName(pseudo.name), line: src.line, fields: { dst, imm, nextImm } };

@@ -53,11 +53,12 @@ export function selectSpec(slot: number, raw: RawSlot): InstructionSpec {
   const field = d?.field ?? 'imm';
   const allowed = candidates.map((s) => {
     const ds = discriminant(s);
-    return `${ds === undefined ? 0 : ds.value} (${s.name})`;
+    const value = ds === undefined ? 0 : ds.value;
+    return `${field === 'imm' ? hex(value, 1) : value} (${s.name})`;
   });
   throw new DecodeError(
     slot,
-    `invalid ${field} ${field === 'imm' ? hex(raw.imm) : raw[field]} for opcode ${hex(raw.opcode)}; allowed: ${allowed.join(', ')}`,
+    `invalid ${field} ${field === 'imm' ? hex(raw.imm, 1) : raw[field]} for opcode ${hex(raw.opcode)}; allowed: ${allowed.join(', ')}`,
   );
 }
 

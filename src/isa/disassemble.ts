@@ -29,19 +29,21 @@ function memOperand(reg: number, offset: number): string {
 
 function lddwOperand(insn: Instruction): string {
   const next = insn.nextImm ?? 0;
+  // The second imm only means something for the map-value forms; shown elsewhere when set.
+  const extra = next === 0 ? '' : `, ${next}`;
   switch (insn.src) {
     case LddwSrc.IMM64:
       return '0x' + lddwValue(insn).toString(16);
     case LddwSrc.MAP_FD:
-      return `map_fd(${insn.imm})`;
+      return `map_fd(${insn.imm}${extra})`;
     case LddwSrc.MAP_VALUE:
       return `map_value(${insn.imm}, ${next})`;
     case LddwSrc.VAR_ADDR:
-      return `var_addr(${insn.imm})`;
+      return `var_addr(${insn.imm}${extra})`;
     case LddwSrc.CODE_ADDR:
-      return `code_addr(${insn.imm})`;
+      return `code_addr(${insn.imm}${extra})`;
     case LddwSrc.MAP_IDX:
-      return `map_idx(${insn.imm})`;
+      return `map_idx(${insn.imm}${extra})`;
     default:
       return `map_idx_value(${insn.imm}, ${next})`;
   }

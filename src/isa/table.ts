@@ -167,7 +167,7 @@ for (const width of [32, 64] as const) {
       });
     }
     add({
-      name: `${def.op}${suffix}_reg`, mnemonic: aluMnemonic(def, width), opcode: cls | def.code | Source.X,
+      name: def.op.startsWith('movsx') ? `${def.op}_${width}_reg` : `${def.op}${suffix}_reg`, mnemonic: aluMnemonic(def, width), opcode: cls | def.code | Source.X,
       form: 'alu-reg', op: def.op, width, dst: REG, src: REG, offset, imm: ZERO, group, cpu,
       description: semantics.replace(/\bx\b/g, 'src'),
     });

@@ -1,0 +1,63 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { INSTRUCTIONS, discriminant, specsForOpcode } from '../../src/isa/index.js';
+
+// The instruction registry of RFC 9669 (Appendix A), written out from the RFC's tables, plus the
+// instructions that came with it or after: MEMSX loads (0x81/0x89/0x91) and callx (0x8d).
+// `op` alone, or `op/field=value` where a field selects the operation.
+const RFC_REGISTRY = `
+  0x04 0x0c 0x14 0x1c 0x24 0x2c 0x34 0x34/offset=1 0x3c 0x3c/offset=1 0x44 0x4c 0x54 0x5c 0x64 0x6c
+  0x74 0x7c 0x84 0x94 0x94/offset=1 0x9c 0x9c/offset=1 0xa4 0xac 0xb4 0xbc 0xbc/offset=8 0xbc/offset=16
+  0xc4 0xcc 0xd4/imm=16 0xd4/imm=32 0xd4/imm=64 0xdc/imm=16 0xdc/imm=32 0xdc/imm=64
+  0x07 0x0f 0x17 0x1f 0x27 0x2f 0x37 0x37/offset=1 0x3f 0x3f/offset=1 0x47 0x4f 0x57 0x5f 0x67 0x6f
+  0x77 0x7f 0x87 0x97 0x97/offset=1 0x9f 0x9f/offset=1 0xa7 0xaf 0xb7 0xbf 0xbf/offset=8 0xbf/offset=16
+  0xbf/offset=32 0xc7 0xcf 0xd7/imm=16 0xd7/imm=32 0xd7/imm=64
+  0x05 0x15 0x1d 0x25 0x2d 0x35 0x3d 0x45 0x4d 0x55 0x5d 0x65 0x6d 0x75 0x7d 0x85/src=0 0x85/src=1
+  0x85/src=2 0x8d 0x95 0xa5 0xad 0xb5 0xbd 0xc5 0xcd 0xd5 0xdd
+  0x06 0x16 0x1e 0x26 0x2e 0x36 0x3e 0x46 0x4e 0x56 0x5e 0x66 0x6e 0x76 0x7e 0xa6 0xae 0xb6 0xbe 0xc6
+  0xce 0xd6 0xde
+  0x18/src=0 0x18/src=1 0x18/src=2 0x18/src=3 0x18/src=4 0x18/src=5 0x18/src=6
+  0x20 0x28 0x30 0x40 0x48 0x50
+  0x61 0x69 0x71 0x79 0x81 0x89 0x91 0x62 0x6a 0x72 0x7a 0x63 0x6b 0x73 0x7b
+  0xc3/imm=0 0xc3/imm=1 0xc3/imm=64 0xc3/imm=65 0xc3/imm=80 0xc3/imm=81 0xc3/imm=160 0xc3/imm=161
+  0xc3/imm=225 0xc3/imm=241
+  0xdb/imm=0 0xdb/imm=1 0xdb/imm=64 0xdb/imm=65 0xdb/imm=80 0xdb/imm=81 0xdb/imm=160 0xdb/imm=161
+  0xdb/imm=225 0xdb/imm=241
+`.trim().split(/\s+/);
+
+const key = (s: (typeof INSTRUCTIONS)[number]): string => {
+  const d = discriminant(s);
+  return `0x${s.opcode.toString(16).padStart(2, '0')}${d === undefined ? '' : `/${d.field}=${d.value}`}`;
+};
+
+test('the table holds exactly the instructions of the RFC 9669 registry (plus MEMSX and callx)', () => {
+  const ours = INSTRUCTIONS.map(key).sort();
+  const rfc = [...RFC_REGISTRY].sort();
+  assert.deepEqual(ours.filter((k) => !rfc.includes(k)), [], 'entries not in the registry');
+  assert.deepEqual(rfc.filter((k) => !ours.includes(k)), [], 'registry instructions missing from the table');
+  assert.equal(new Set(ours).size, ours.length, 'duplicate entries');
+});
+
+test('every entry has a unique name and entries sharing an opcode are told apart by one field', () => {
+  assert.equal(new Set(INSTRUCTIONS.map((s) => s.name)).size, INSTRUCTIONS.length);
+  for (let op = 0; op < 256; op++) {
+    const specs = specsForOpcode(op);
+    if (specs.length < 2) continue;
+    const fields = new Set(specs.map(discriminant).filter((d) => d !== undefined).map((d) => d.field));
+    assert.equal(fields.size, 1, `opcode 0x${op.toString(16)} is split on ${[...fields].join(' and ')}`);
+  }
+});
+
+test('conformance groups follow RFC 9669 §2.2', () => {
+  const group = (name: string) => INSTRUCTIONS.find((s) => s.name === name)?.group;
+  assert.equal(group('add32_imm'), 'base32');
+  assert.equal(group('add64_imm'), 'base64');
+  assert.equal(group('mul32_reg'), 'divmul32');
+  assert.equal(group('smod64_imm'), 'divmul64');
+  assert.equal(group('lock_cmpxchg32'), 'atomic32');
+  assert.equal(group('lock_fetch_add64'), 'atomic64');
+  assert.equal(group('ldabsw'), 'packet');
+  assert.equal(group('ldxdw'), 'base64');
+  assert.equal(group('lddw'), 'base64');
+  assert.equal(group('callx'), 'callx');
+});
