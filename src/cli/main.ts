@@ -11,6 +11,12 @@ import { disassemblyCommand } from './commands/disassembly.js';
 import { assembleCommand } from './commands/assemble.js';
 import { tourCommand } from './commands/tour.js';
 
+// A reader that goes away early (`ebpf show disassembly x.o | head`) is not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
+
 const out = (s: string): void => {
   process.stdout.write(s);
 };

@@ -53,7 +53,13 @@ function parseArgs(argv: readonly string[]): PluginArgs {
     if (a === '') continue; // runs of spaces in --plugin_options give empty arguments
     if (a === '--elf') args.elf = true;
     else if (a === '--engine' || a.startsWith('--engine=')) {
-      const value = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
+      let value: string | undefined;
+      if (a.includes('=')) value = a.slice(a.indexOf('=') + 1);
+      else {
+        do i++;
+        while (argv[i] === ''); // `--engine  interpreter` splits into '--engine', '', 'interpreter'
+        value = argv[i];
+      }
       if (value !== 'interpreter') throw new Error(`unknown engine '${value ?? ''}' (available: interpreter)`);
       args.engine = value;
     } else if (a === '--help' || a === '-h') {

@@ -80,8 +80,9 @@ export const enum AtomicOp {
   OR = 0x40,
   AND = 0x50,
   XOR = 0xa0,
+  /** Flag: the old value is returned in src. FETCH alone is FETCH_ADD. */
   FETCH = 0x01,
-  FETCH_ADD = 0x01,
+  FETCH_ADD = ADD | FETCH,
   FETCH_OR = 0x41,
   FETCH_AND = 0x51,
   FETCH_XOR = 0xa1,
