@@ -6,6 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { assembleBytes } from '../src/isa/index.js';
 import { HelperRegistry, Interpreter, LinearMemory, prepareProgram } from '../src/vm/index.js';
 import { runSuite } from '../src/conformance/runner.js';
+import { exitQuietlyOnClosedStdout } from '../src/cli/stdout.js';
+
+exitQuietlyOnClosedStdout();
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const args = process.argv.slice(2);

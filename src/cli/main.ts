@@ -6,16 +6,13 @@ import { AssemblyError, DecodeError } from '../isa/index.js';
 import { ElfError } from '../elf/index.js';
 import { ProgramLoadError, BpfRuntimeError } from '../vm/index.js';
 import { UsageError } from './errors.js';
+import { exitQuietlyOnClosedStdout } from './stdout.js';
 import { conformanceCommand } from './commands/conformance.js';
 import { disassemblyCommand } from './commands/disassembly.js';
 import { assembleCommand } from './commands/assemble.js';
 import { tourCommand } from './commands/tour.js';
 
-// A reader that goes away early (`ebpf show disassembly x.o | head`) is not an error.
-process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw e;
-});
+exitQuietlyOnClosedStdout();
 
 const out = (s: string): void => {
   process.stdout.write(s);

@@ -719,8 +719,9 @@ export class Interpreter {
             continue;
 
           // ---- Calls and exit ----------------------------------------------------------------
-          case Opcode.CALL: {
-            if (srcs[pc] === 1) {
+          case Opcode.CALL:
+          case Opcode.CALLX: {
+            if (op[pc] === Opcode.CALL && srcs[pc] === 1) {
               // Program-local call: a fresh stack frame; r6-r9 and r10 come back on exit.
               if (depth + 1 >= MAX_CALL_DEPTH) {
                 throw this.fault('call-depth', pc, `call depth exceeds ${MAX_CALL_DEPTH} frames`);
@@ -734,26 +735,14 @@ export class Interpreter {
               pc += imms[pc] + 1;
               continue;
             }
-            const helper = helpers[pc] as HelperDefinition;
-            this.callHelper(helper, pc);
-            if (mem.memory.buffer !== buffer) {
-              buffer = mem.memory.buffer;
-              dv = mem.view;
-              i32 = new Int32Array(buffer);
-              i64 = new BigInt64Array(buffer);
-              memSize = buffer.byteLength;
-            }
-            pc++;
-            continue;
-          }
-          case Opcode.CALLX: {
-            const id = R[d];
-            const helper = R[d + 1] === 0 ? p.helperRegistry.get(id) : undefined;
+            // callx names the helper by the id in its register (known only now).
+            const helper = op[pc] === Opcode.CALL ? helpers[pc] : R[d + 1] === 0 ? p.helperRegistry.get(R[d]) : undefined;
             if (helper === undefined) {
               throw this.fault('unknown-helper', pc, `callx to unknown helper id ${toBigUint(R[d], R[d + 1])}`);
             }
             this.callHelper(helper, pc);
             if (mem.memory.buffer !== buffer) {
+              // The helper grew the memory: every view of the old buffer is stale.
               buffer = mem.memory.buffer;
               dv = mem.view;
               i32 = new Int32Array(buffer);
