@@ -3,7 +3,10 @@
 
 import { Command, CommanderError } from 'commander';
 import { AssemblyError, DecodeError } from '../isa/index.js';
-import { ElfError } from '../elf/index.js';
+import { ElfError, ObjectError } from '../elf/index.js';
+import { LoadError } from '../runtime/index.js';
+import { MapError } from '../maps/index.js';
+import { ProgramTypeError } from '../program-types/index.js';
 import { ProgramLoadError, BpfRuntimeError } from '../vm/index.js';
 import { UsageError } from './errors.js';
 import { exitQuietlyOnClosedStdout } from './stdout.js';
@@ -11,6 +14,8 @@ import { conformanceCommand } from './commands/conformance.js';
 import { disassemblyCommand } from './commands/disassembly.js';
 import { assembleCommand } from './commands/assemble.js';
 import { tourCommand } from './commands/tour.js';
+import { sectionsCommand } from './commands/sections.js';
+import { mapDumpCommand, runCommand } from './commands/run.js';
 
 exitQuietlyOnClosedStdout();
 
@@ -56,6 +61,49 @@ function build(setStatus: (code: number) => void): Command {
     .option('--json', 'machine-readable output')
     .action((file: string, section: string | undefined, opts) => setStatus(disassemblyCommand(file, section, opts, out)));
 
+  show
+    .command('sections')
+    .description('list the programs and maps of an object (netsh: show sections)')
+    .argument('<file>', 'eBPF object (.o)')
+    .argument('[section]', 'only this section or program')
+    .option('--abi <abi>', 'linux or efw (default: detected)')
+    .option('--json', 'machine-readable output')
+    .action((file: string, section: string | undefined, opts) => setStatus(sectionsCommand(file, section, opts, out)));
+
+  const runOptions = (c: Command): Command =>
+    c
+      .option('--data <file>', 'input data (the packet for XDP and skb programs)')
+      .option('--data-hex <hex>', 'input data as hex bytes')
+      .option('--ctx <file>', 'input context struct')
+      .option('--repeat <n>', 'run this many times; report the mean time', '1')
+      .option('--out <file>', 'write the data as the program left it')
+      .option('--ctx-out <file>', 'write the context as the program left it')
+      .option('--type <type>', 'program type (default: from the section name)')
+      .option('--abi <abi>', 'linux or efw (default: detected)')
+      .option('--cpu <n>', 'CPU the run is on', '0')
+      .option('--cpus <n>', 'CPUs per-CPU maps have', '1')
+      .option('--set <MAP:KEY=VALUE...>', 'seed a map entry before the run (integers, or hex:BYTES)')
+      .option('--json', 'machine-readable output');
+
+  runOptions(
+    program
+      .command('run')
+      .description('test-run a program without a kernel (like bpftool prog run)')
+      .argument('<file>', 'eBPF object (.o)')
+      .argument('[program]', 'program or section name (default: the only one)')
+      .option('--dump [maps...]', 'show maps after the run (default: all)'),
+  ).action((file: string, name: string | undefined, opts) => setStatus(runCommand(file, name, opts, out)));
+
+  const map = program.command('map').description('inspect maps');
+  runOptions(
+    map
+      .command('dump')
+      .description("show an object's maps as loaded, or after a test run when --data is given")
+      .argument('<file>', 'eBPF object (.o)')
+      .argument('[maps...]', 'maps to show (default: all)')
+      .option('--program <name>', 'program to run before dumping'),
+  ).action((file: string, maps: string[], opts) => setStatus(mapDumpCommand(file, maps, opts, out)));
+
   program
     .command('tour')
     .description('assemble, disassemble and run a sample program, then run the conformance suite')
@@ -78,7 +126,7 @@ export function main(argv: readonly string[]): number {
       process.stderr.write(`ebpf: ${e.message}\n`);
       return 2;
     }
-    if (e instanceof AssemblyError || e instanceof DecodeError || e instanceof ElfError || e instanceof ProgramLoadError || e instanceof BpfRuntimeError) {
+    if (e instanceof AssemblyError || e instanceof DecodeError || e instanceof ElfError || e instanceof ObjectError || e instanceof ProgramLoadError || e instanceof BpfRuntimeError || e instanceof LoadError || e instanceof MapError || e instanceof ProgramTypeError) {
       process.stderr.write(`ebpf: ${e.name}: ${e.message}\n`);
       return 1;
     }

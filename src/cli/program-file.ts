@@ -13,7 +13,7 @@ export interface ProgramCode {
   readonly origin: string;
 }
 
-const isElf = (b: Uint8Array): boolean => b.length >= 4 && b[0] === 0x7f && b[1] === 0x45 && b[2] === 0x4c && b[3] === 0x46;
+export const isElf = (b: Uint8Array): boolean => b.length >= 4 && b[0] === 0x7f && b[1] === 0x45 && b[2] === 0x4c && b[3] === 0x46;
 
 export function readFileOrFail(path: string): Uint8Array {
   try {

@@ -13,6 +13,8 @@ export type Syntax = 'conformance' | 'llvm';
 export interface FormatOptions {
   /** Names helper ids in calls (e.g. `bpf_map_lookup_elem`); `call 1` when it returns undefined. */
   readonly helperName?: (id: number) => string | undefined;
+  /** What an lddw loads, when the caller knows better (`map[counters]`); llvm syntax only. */
+  readonly lddwText?: (insn: Instruction) => string | undefined;
 }
 
 const signed = (n: number): string => (n < 0 ? `-${-n}` : `+${n}`);
@@ -148,7 +150,7 @@ function formatLlvm(insn: Instruction, options: FormatOptions): string {
     case 'endian':
       return `r${insn.dst} = ${spec.op}${spec.width} r${insn.dst}`;
     case 'lddw':
-      return `r${insn.dst} = ${llvmLddw(insn)} ll`;
+      return `r${insn.dst} = ${options.lddwText?.(insn) ?? llvmLddw(insn)} ll`;
     case 'ldabs':
       return `r0 = *(${size} *)skb[${insn.imm}]`;
     case 'ldind':

@@ -23,6 +23,13 @@ export interface HelperArguments {
   u32(n: number): number;
   /** Low 32 bits of argument `n`, signed. */
   i32(n: number): number;
+  /** The CPU the program runs on (per-CPU maps index by it). */
+  readonly cpu: number;
+  /**
+   * Runs the program-local function starting at slot `target` with r1-r5 = `args` and returns
+   * its r0: how helpers such as bpf_loop call back into the program.
+   */
+  callFunction(target: number, args: readonly (number | bigint)[]): bigint;
 }
 
 /** Returns r0: a safe integer (negative ones are sign-extended) or a bigint (taken mod 2^64). */
@@ -33,6 +40,11 @@ export interface HelperDefinition {
   readonly name: string;
   readonly prototype: HelperPrototype;
   readonly call: HelperFunction;
+  /**
+   * `tail-call`: the engine itself replaces the running program (bpf_tail_call); `call` is only
+   * consulted for its failure result.
+   */
+  readonly kind?: 'tail-call';
 }
 
 export class HelperRegistry {

@@ -58,13 +58,25 @@ export interface InterpreterOptions {
   readonly instructionLimit?: number;
   /** Called before every instruction; costs nothing when absent. */
   readonly trace?: (event: TraceEvent) => void;
+  /** CPU id helpers see (per-CPU maps). */
+  readonly cpu?: number;
+  /** Finds the program in slot `index` of the prog array at `mapAddress`, for bpf_tail_call. */
+  readonly resolveTailCall?: (mapAddress: number, index: number) => PreparedProgram | undefined;
 }
+
+/** Linux's MAX_TAIL_CALL_CNT: tail calls one invocation may make. */
+export const MAX_TAIL_CALLS = 33;
 
 class RegisterArguments implements HelperArguments {
   constructor(
     private readonly regs: Int32Array,
     readonly memory: LinearMemory,
+    readonly cpu: number,
+    private readonly interpreter: Interpreter,
   ) {}
+  callFunction(target: number, args: readonly (number | bigint)[]): bigint {
+    return this.interpreter.callFunction(target, args);
+  }
   u64(n: number): bigint {
     return toBigUint(this.regs[2 * n], this.regs[2 * n + 1]);
   }
@@ -80,7 +92,9 @@ class RegisterArguments implements HelperArguments {
 }
 
 export class Interpreter {
-  readonly program: PreparedProgram;
+  /** The program being run (changes during a run when it tail-calls). */
+  program: PreparedProgram;
+  readonly entry: PreparedProgram;
   readonly memory: LinearMemory;
   private readonly regs = new Int32Array(22);
   /** Per frame: return pc, then saved r6-r10 (lo, hi). */
@@ -90,16 +104,24 @@ export class Interpreter {
   private readonly limit: number;
   private readonly trace: ((event: TraceEvent) => void) | undefined;
   private readonly args: RegisterArguments;
+  private readonly resolveTailCall: InterpreterOptions['resolveTailCall'];
   private executed = 0;
+  private tailCalls = 0;
+  /** Frame depth of the helper call in progress (where callbacks run from). */
+  private helperDepth = -1;
+  private packet: RunArguments['packet'];
   private byPc: (Instruction | undefined)[] | undefined;
+  private byPcOf: PreparedProgram | undefined;
 
   constructor(program: PreparedProgram, options: InterpreterOptions) {
     this.program = program;
+    this.entry = program;
+    this.resolveTailCall = options.resolveTailCall;
     this.memory = options.memory;
     this.limit = options.instructionLimit ?? 100_000_000;
     this.trace = options.trace;
     this.stackBase = this.memory.alloc(MAX_CALL_DEPTH * STACK_SIZE, 16);
-    this.args = new RegisterArguments(this.regs, this.memory);
+    this.args = new RegisterArguments(this.regs, this.memory, options.cpu ?? 0, this);
   }
 
   /** Instructions executed by the last run. */
@@ -155,7 +177,8 @@ export class Interpreter {
   }
 
   private emitTrace(pc: number, depth: number): void {
-    if (this.byPc === undefined) {
+    if (this.byPc === undefined || this.byPcOf !== this.program) {
+      this.byPcOf = this.program;
       this.byPc = [];
       for (const insn of this.program.instructions) this.byPc[insn.pc] = insn;
     }
@@ -175,14 +198,48 @@ export class Interpreter {
     this.setArgument(5, args.r5);
     R[20] = this.stackBase + STACK_SIZE;
     this.executed = 0;
+    this.tailCalls = 0;
+    this.helperDepth = -1;
+    this.packet = args.packet;
+    this.program = this.entry;
+    return this.execute(0, 0);
+  }
 
+  /**
+   * Runs the function at `target` from inside a helper call (bpf_loop, for_each_map_elem…) on a
+   * fresh frame above the caller's; the caller's registers are restored afterwards.
+   */
+  callFunction(target: number, args: readonly (number | bigint)[]): bigint {
+    const depth = this.helperDepth;
+    if (depth < 0) throw new Error('callFunction is only possible during a helper call');
+    if (depth + 1 >= MAX_CALL_DEPTH) throw this.fault('call-depth', target, `callback call depth exceeds ${MAX_CALL_DEPTH} frames`);
     const p = this.program;
-    const op = p.opcode;
-    const dsts = p.dst;
-    const srcs = p.src;
-    const offs = p.offset;
-    const imms = p.imm;
-    const helpers = p.helpers;
+    if (!Number.isInteger(target) || target < 0 || target >= p.slots || !p.functionStarts.has(target)) {
+      throw this.fault('bad-jump', target, `callback target ${target} is not the start of a function`);
+    }
+    const saved = this.regs.slice();
+    const savedHelperDepth = this.helperDepth;
+    try {
+      for (let n = 1; n <= 5; n++) this.setArgument(n, args[n - 1]);
+      this.regs[20] = this.stackBase + (depth + 2) * STACK_SIZE;
+      this.regs[21] = 0;
+      return this.execute(target, depth + 1);
+    } finally {
+      this.regs.set(saved);
+      this.helperDepth = savedHelperDepth;
+    }
+  }
+
+  private execute(startPc: number, baseDepth: number): bigint {
+    const R = this.regs;
+    const args = { packet: this.packet };
+    let p = this.program;
+    let op = p.opcode;
+    let dsts = p.dst;
+    let srcs = p.src;
+    let offs = p.offset;
+    let imms = p.imm;
+    let helpers = p.helpers;
     const limit = this.limit;
     const tracing = this.trace !== undefined;
     const frameReturn = this.frameReturn;
@@ -194,9 +251,9 @@ export class Interpreter {
     let i32 = new Int32Array(buffer);
     let i64 = new BigInt64Array(buffer);
     let memSize = buffer.byteLength;
-    let depth = 0;
-    let pc = 0;
-    let count = 0;
+    let depth = baseDepth;
+    let pc = startPc;
+    let count = this.executed;
     let d = 0;
     let s = 0;
     let a = 0;
@@ -740,7 +797,29 @@ export class Interpreter {
             if (helper === undefined) {
               throw this.fault('unknown-helper', pc, `callx to unknown helper id ${toBigUint(R[d], R[d + 1])}`);
             }
+            if (helper.kind === 'tail-call') {
+              const target = baseDepth === 0 && this.tailCalls < MAX_TAIL_CALLS ? this.resolveTailCall?.(R[4] >>> 0, R[6] >>> 0) : undefined;
+              if (target !== undefined) {
+                // The target replaces this program: same context (r1), fresh stack, depth 0.
+                this.tailCalls++;
+                this.program = p = target;
+                op = p.opcode;
+                dsts = p.dst;
+                srcs = p.src;
+                offs = p.offset;
+                imms = p.imm;
+                helpers = p.helpers;
+                depth = 0;
+                R[20] = this.stackBase + STACK_SIZE;
+                R[21] = 0;
+                pc = 0;
+                continue;
+              }
+            }
+            this.helperDepth = depth;
+            this.executed = count;
             this.callHelper(helper, pc);
+            count = this.executed;
             if (mem.memory.buffer !== buffer) {
               // The helper grew the memory: every view of the old buffer is stale.
               buffer = mem.memory.buffer;
@@ -753,7 +832,7 @@ export class Interpreter {
             continue;
           }
           case Opcode.EXIT: {
-            if (depth === 0) {
+            if (depth === baseDepth) {
               this.executed = count;
               return toBigUint(R[0], R[1]);
             }

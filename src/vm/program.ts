@@ -31,6 +31,8 @@ export interface PreparedProgram {
   /** Helper bound to each `call imm` slot. */
   readonly helpers: readonly (HelperDefinition | undefined)[];
   readonly helperRegistry: HelperRegistry;
+  /** Slots where functions start: 0, every local-call target and every function-pointer target. */
+  readonly functionStarts: ReadonlySet<number>;
 }
 
 export interface PrepareOptions {
@@ -85,6 +87,7 @@ export function prepareProgram(code: Uint8Array | readonly Instruction[], option
   const offset = new Int32Array(slots);
   const imm = new Int32Array(slots);
   const helpers: (HelperDefinition | undefined)[] = new Array(slots).fill(undefined);
+  const functionStarts = new Set<number>([0]);
 
   for (const insn of instructions) {
     const { pc, spec } = insn;
@@ -114,6 +117,7 @@ export function prepareProgram(code: Uint8Array | readonly Instruction[], option
         if (!landsOnInstruction(target)) {
           throw new ProgramLoadError('bad-jump', pc, `local call to slot ${target} does not land on an instruction (${slots} slots)`);
         }
+        functionStarts.add(target);
         break;
       }
       case 'call': {
@@ -128,7 +132,16 @@ export function prepareProgram(code: Uint8Array | readonly Instruction[], option
         }
         break;
       case 'lddw':
-        if (insn.src !== LddwSrc.IMM64) {
+        if (insn.src === LddwSrc.CODE_ADDR) {
+          // A function pointer (a callback for bpf_loop and friends): the register holds its slot.
+          const target = pc + 1 + insn.imm;
+          if (!landsOnInstruction(target)) {
+            throw new ProgramLoadError('bad-jump', pc, `function pointer to slot ${target} does not land on an instruction (${slots} slots)`);
+          }
+          functionStarts.add(target);
+          imm[pc] = target;
+          imm[pc + 1] = 0;
+        } else if (insn.src !== LddwSrc.IMM64) {
           throw new ProgramLoadError('unsupported', pc, `${spec.name} refers to a map or symbol that was not resolved; load the program from its object file`);
         }
         break;
@@ -136,5 +149,5 @@ export function prepareProgram(code: Uint8Array | readonly Instruction[], option
         break;
     }
   }
-  return { instructions, slots, opcode, dst, src, offset, imm, helpers, helperRegistry: options.helpers };
+  return { instructions, slots, opcode, dst, src, offset, imm, helpers, helperRegistry: options.helpers, functionStarts };
 }

@@ -1,0 +1,91 @@
+// Helpers only ebpf-for-windows has: bounded memory and string functions (C11 Annex K style:
+// they fail with -EINVAL instead of overrunning), and identity queries with no meaning here.
+import type { HelperImplementation } from './implementation.js';
+import { ERRNO } from './implementation.js';
+import { readBytes, writeBytes } from './memory-access.js';
+
+const compare = (a: Uint8Array, b: Uint8Array): number => {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i] < b[i] ? -1 : 1;
+  return a.length === b.length ? 0 : a.length < b.length ? -1 : 1;
+};
+
+const nulIndex = (bytes: Uint8Array): number => {
+  const i = bytes.indexOf(0);
+  return i < 0 ? bytes.length : i;
+};
+
+export const EFW_ONLY_HELPERS: readonly HelperImplementation[] = [
+  {
+    name: 'memcpy_s',
+    prototype: { ret: 'integer', args: ['ptr_to_uninit_mem', 'const_size', 'ptr_to_mem', 'const_size'] },
+    make: (h) => (a) => {
+      if (a.u32(4) > a.u32(2)) return -ERRNO.EINVAL;
+      writeBytes(h.memory, a.u32(1), readBytes(h.memory, a.u32(3), a.u32(4), 'memcpy_s source'), 'memcpy_s destination');
+      return 0;
+    },
+  },
+  {
+    name: 'memmove_s',
+    prototype: { ret: 'integer', args: ['ptr_to_uninit_mem', 'const_size', 'ptr_to_mem', 'const_size'] },
+    make: (h) => (a) => {
+      if (a.u32(4) > a.u32(2)) return -ERRNO.EINVAL;
+      // readBytes copies first, so overlapping ranges move correctly.
+      writeBytes(h.memory, a.u32(1), readBytes(h.memory, a.u32(3), a.u32(4), 'memmove_s source'), 'memmove_s destination');
+      return 0;
+    },
+  },
+  {
+    name: 'memcmp_s',
+    prototype: { ret: 'integer', args: ['ptr_to_mem', 'const_size', 'ptr_to_mem', 'const_size'] },
+    make: (h) => (a) => compare(readBytes(h.memory, a.u32(1), a.u32(2), 'memcmp_s first'), readBytes(h.memory, a.u32(3), a.u32(4), 'memcmp_s second')),
+  },
+  {
+    name: 'memset',
+    prototype: { ret: 'integer', args: ['ptr_to_uninit_mem', 'const_size', 'anything'] },
+    make: (h) => (a) => {
+      writeBytes(h.memory, a.u32(1), new Uint8Array(a.u32(2)).fill(a.u32(3) & 0xff), 'memset destination');
+      return 0;
+    },
+  },
+  {
+    name: 'strncpy_s',
+    prototype: { ret: 'integer', args: ['ptr_to_uninit_mem', 'const_size', 'ptr_to_mem', 'const_size'] },
+    make: (h) => (a) => {
+      const destSize = a.u32(2);
+      const src = readBytes(h.memory, a.u32(3), a.u32(4), 'strncpy_s source');
+      const n = nulIndex(src);
+      if (destSize === 0 || n >= destSize) return -ERRNO.EINVAL;
+      const out = new Uint8Array(n + 1);
+      out.set(src.subarray(0, n));
+      writeBytes(h.memory, a.u32(1), out, 'strncpy_s destination');
+      return 0;
+    },
+  },
+  {
+    name: 'strncat_s',
+    prototype: { ret: 'integer', args: ['ptr_to_mem', 'const_size', 'ptr_to_mem', 'const_size'] },
+    make: (h) => (a) => {
+      const destSize = a.u32(2);
+      const dest = readBytes(h.memory, a.u32(1), destSize, 'strncat_s destination');
+      const used = nulIndex(dest);
+      if (used === destSize) return -ERRNO.EINVAL;
+      const src = readBytes(h.memory, a.u32(3), a.u32(4), 'strncat_s source');
+      const n = nulIndex(src);
+      if (used + n >= destSize) return -ERRNO.EINVAL;
+      const out = new Uint8Array(n + 1);
+      out.set(src.subarray(0, n));
+      writeBytes(h.memory, a.u32(1) + used, out, 'strncat_s destination');
+      return 0;
+    },
+  },
+  {
+    name: 'strnlen_s',
+    prototype: { ret: 'integer', args: ['ptr_to_mem', 'const_size'] },
+    make: (h) => (a) => nulIndex(readBytes(h.memory, a.u32(1), a.u32(2), 'strnlen_s string')),
+  },
+  { name: 'get_current_logon_id', prototype: { ret: 'integer', args: ['ptr_to_ctx'] }, make: () => () => 0 },
+  { name: 'is_current_admin', prototype: { ret: 'integer', args: ['ptr_to_ctx'] }, make: () => () => 0 },
+  { name: 'get_socket_cookie', prototype: { ret: 'integer', args: ['ptr_to_ctx'] }, make: () => () => 0 },
+  { name: 'get_current_process_start_key', prototype: { ret: 'integer', args: [] }, make: () => () => 0 },
+  { name: 'get_current_thread_create_time', prototype: { ret: 'integer', args: [] }, make: () => () => 0 },
+];

@@ -1,0 +1,41 @@
+// What helper implementations may touch: the execution context's memory and maps, a trace sink,
+// a clock and a random source. One host per execution context; helpers are closures over it.
+import type { LinearMemory } from '../vm/memory.js';
+import type { MapRegistry } from '../maps/index.js';
+
+export interface TraceRecord {
+  /** Nanoseconds on the host clock. */
+  readonly time: bigint;
+  readonly cpu: number;
+  readonly text: string;
+}
+
+export interface HelperHost {
+  readonly memory: LinearMemory;
+  readonly maps: MapRegistry;
+  /** bpf_trace_printk / bpf_printk output. */
+  trace(record: TraceRecord): void;
+  /** Monotonic nanoseconds (bpf_ktime_get_ns). */
+  now(): bigint;
+  /** A uniformly random u32 (bpf_get_prandom_u32). */
+  random(): number;
+  /** (tgid << 32) | pid of the "current task": this process. */
+  readonly pidTgid: bigint;
+}
+
+/** Monotonic nanoseconds, wherever this runs (Node or a browser). */
+export function monotonicNanoseconds(): bigint {
+  if (typeof process !== 'undefined' && typeof process.hrtime?.bigint === 'function') return process.hrtime.bigint();
+  return BigInt(Math.round(performance.now() * 1e6));
+}
+
+/** xorshift128+-free, tiny and seedable: tests get repeatable "random" numbers. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0 || 0x9e3779b9;
+  return () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return state >>> 0;
+  };
+}

@@ -1,0 +1,114 @@
+// One registry per execution context: creates maps in the context's linear memory, hands out
+// ids, and finds maps again by id (user space, map-in-map values) or by header address (what a
+// program passes to helpers).
+
+import { OutOfMemoryError, type LinearMemory } from '../vm/memory.js';
+import { ArrayMap } from './array.js';
+import { MapError } from './errors.js';
+import { HashMap } from './hash.js';
+import { LpmTrieMap } from './lpm.js';
+import type { BpfMap } from './map.js';
+import { ArrayOfMapsMap, HashOfMapsMap } from './map-in-map.js';
+import { PerfEventArrayMap } from './perf.js';
+import { ProgArrayMap } from './prog-array.js';
+import { QueueStackMap } from './queue-stack.js';
+import { RingBufMap } from './ringbuf.js';
+import { MapType, validateSpec, type MapSpec } from './spec.js';
+
+export interface MapRegistryOptions {
+  /** CPUs of the execution context (default 1). Per-CPU maps keep one value per CPU. */
+  readonly cpus?: number;
+  /** Bytes of each CPU's perf event buffer (default 64 KiB, like 16 perf pages). */
+  readonly perfBufferSize?: number;
+}
+
+type MapConstructor = new (registry: MapRegistry, id: number, spec: MapSpec) => BpfMap;
+
+const CONSTRUCTORS = new Map<number, MapConstructor>([
+  [MapType.ARRAY, ArrayMap],
+  [MapType.PERCPU_ARRAY, ArrayMap],
+  [MapType.HASH, HashMap],
+  [MapType.PERCPU_HASH, HashMap],
+  [MapType.LRU_HASH, HashMap],
+  [MapType.LRU_PERCPU_HASH, HashMap],
+  [MapType.LPM_TRIE, LpmTrieMap],
+  [MapType.QUEUE, QueueStackMap],
+  [MapType.STACK, QueueStackMap],
+  [MapType.PROG_ARRAY, ProgArrayMap],
+  [MapType.ARRAY_OF_MAPS, ArrayOfMapsMap],
+  [MapType.HASH_OF_MAPS, HashOfMapsMap],
+  [MapType.RINGBUF, RingBufMap],
+  [MapType.PERF_EVENT_ARRAY, PerfEventArrayMap],
+]);
+
+export class MapRegistry {
+  readonly cpus: number;
+  readonly perfBufferSize: number;
+  /** Set by the runtime: whether a program id exists (PROG_ARRAY updates are checked with it). */
+  programExists?: (id: number) => boolean;
+  private readonly ids = new Map<number, BpfMap>();
+  private readonly addresses = new Map<number, BpfMap>();
+  private nextId = 1;
+
+  constructor(
+    readonly memory: LinearMemory,
+    options: MapRegistryOptions = {},
+  ) {
+    const cpus = options.cpus ?? 1;
+    if (!(Number.isInteger(cpus) && cpus >= 1 && cpus <= 4096)) throw new RangeError(`invalid CPU count ${cpus}`);
+    const perf = options.perfBufferSize ?? 65536;
+    if (!(Number.isInteger(perf) && perf >= 64)) throw new RangeError(`invalid perf buffer size ${perf}`);
+    this.cpus = cpus;
+    this.perfBufferSize = perf;
+  }
+
+  /** BPF_MAP_CREATE. Throws MapError: EINVAL/E2BIG/ENOTSUPP for a bad spec, ENOMEM when memory runs out. */
+  create(spec: MapSpec): BpfMap {
+    const checked = validateSpec(spec, this.cpus);
+    const Constructor = CONSTRUCTORS.get(checked.type);
+    if (Constructor === undefined) throw new MapError('EINVAL', `map "${spec.name}": unsupported map type ${spec.type}`);
+    const mark = this.memory.mark();
+    let map: BpfMap;
+    try {
+      map = new Constructor(this, this.nextId, checked);
+    } catch (e) {
+      // Maps allocate one block; hand back anything a failed constructor took.
+      if (this.memory.mark() !== mark) this.memory.release(mark);
+      throw e;
+    }
+    this.nextId++;
+    this.ids.set(map.id, map);
+    this.addresses.set(map.address, map);
+    return map;
+  }
+
+  byId(id: number): BpfMap | undefined {
+    return this.ids.get(id);
+  }
+
+  byAddress(address: number): BpfMap | undefined {
+    return this.addresses.get(address);
+  }
+
+  get size(): number {
+    return this.ids.size;
+  }
+
+  [Symbol.iterator](): Iterator<BpfMap> {
+    return this.ids.values();
+  }
+
+  /** Preallocates a map's block (zeroed, 8-byte aligned). For map constructors. */
+  allocate(size: number, what: string): number {
+    if (!Number.isSafeInteger(size) || size > this.memory.maximumBytes) {
+      throw new MapError('ENOMEM', `${what}: needs ${size} bytes, more than linear memory can hold (${this.memory.maximumBytes})`);
+    }
+    try {
+      return this.memory.alloc(size, 8);
+    } catch (e) {
+      // RangeError: the host refused to grow the memory.
+      if (e instanceof OutOfMemoryError || e instanceof RangeError) throw new MapError('ENOMEM', `${what}: ${e.message}`);
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,41 @@
+// The program types ebpf-ts knows, and the registry extensions add theirs to.
+import { rawProgramType } from './raw.js';
+import { skbProgramType } from './skb.js';
+import type { ProgramType } from './types.js';
+import { xdpProgramType } from './xdp.js';
+
+export * from './types.js';
+export { xdpProgramType, XDP_ACTIONS, XDP_PACKET_HEADROOM } from './xdp.js';
+
+const SKB_TYPES = ['socket_filter', 'sched_cls', 'sched_act', 'cgroup_skb', 'sk_skb', 'lwt_in', 'lwt_out', 'lwt_xmit', 'lwt_seg6local', 'flow_dissector'];
+
+export class ProgramTypeRegistry {
+  private readonly types = new Map<string, ProgramType>();
+
+  constructor(types: Iterable<ProgramType> = []) {
+    for (const t of types) this.register(t);
+  }
+
+  register(type: ProgramType): this {
+    if (this.types.has(type.name)) throw new Error(`program type ${type.name} is already registered`);
+    this.types.set(type.name, type);
+    return this;
+  }
+
+  /** The type of that name; types with no module of their own run with raw contexts. */
+  get(name: string): ProgramType {
+    return this.types.get(name) ?? rawProgramType(name);
+  }
+
+  has(name: string): boolean {
+    return this.types.has(name);
+  }
+
+  names(): string[] {
+    return [...this.types.keys()];
+  }
+}
+
+export function builtinProgramTypes(): ProgramTypeRegistry {
+  return new ProgramTypeRegistry([xdpProgramType, ...SKB_TYPES.map(skbProgramType)]);
+}

@@ -1,0 +1,4 @@
+export * from './context.js';
+export * from './program.js';
+export * from './load.js';
+export * from './typed-map.js';

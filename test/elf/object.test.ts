@@ -1,0 +1,120 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ObjectError, openObject } from '../../src/elf/index.js';
+import { REPO_ROOT } from '../support/shared.js';
+
+const fixture = (name: string): Uint8Array => new Uint8Array(readFileSync(join(REPO_ROOT, 'test', 'fixtures', 'elf', name)));
+
+function objectError(bytes: Uint8Array): ObjectError {
+  try {
+    openObject(bytes);
+  } catch (e) {
+    assert.ok(e instanceof ObjectError, `expected ObjectError, got ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
+    return e;
+  }
+  assert.fail('expected the object to be refused');
+}
+
+test('every function of a program section is a program; .text functions are its subprograms', () => {
+  const spec = openObject(fixture('linking.o'));
+  assert.deepEqual(spec.programs.map((p) => [p.name, p.section, p.type]), [['first', 'xdp', 'xdp'], ['second', 'xdp', 'xdp']]);
+  const first = spec.programs[0];
+  // Callee order follows first use: the bpf_loop callback, then add_scale, which calls twice.
+  assert.deepEqual(first.functions.map((f) => f.name), ['first', 'loop_body', 'add_scale', 'twice']);
+  assert.deepEqual(spec.programs[1].functions.map((f) => f.name), ['second', 'twice']);
+});
+
+test('calls and function pointers are re-aimed at the linked copies of their targets', () => {
+  const [first] = openObject(fixture('linking.o')).programs;
+  const start = new Map(first.functions.map((f) => [f.name, f.pc]));
+  for (const ref of first.references) {
+    const insn = first.instructions.find((i) => i.pc === ref.pc);
+    assert.ok(insn !== undefined);
+    if (ref.kind === 'call') {
+      assert.equal(ref.target, start.get(ref.name));
+      assert.equal(insn.pc + 1 + insn.imm, ref.target, `call at ${ref.pc}`);
+    }
+    if (ref.kind === 'function') {
+      assert.equal(insn.spec.name, 'lddw_code_addr');
+      assert.equal(insn.pc + 1 + insn.imm, start.get('loop_body'));
+    }
+  }
+  assert.ok(first.references.some((r) => r.kind === 'function'), 'the bpf_loop callback is a function reference');
+});
+
+test('global data sections become array maps with their initial contents; .rodata is read-only', () => {
+  const spec = openObject(fixture('linking.o'));
+  const byName = new Map(spec.maps.map((m) => [m.name, m]));
+  const data = byName.get('.data');
+  const rodata = byName.get('.rodata');
+  const bss = byName.get('.bss');
+  assert.deepEqual([data?.type, data?.keySize, data?.valueSize, data?.maxEntries], [2, 4, 4, 1]);
+  assert.deepEqual([...(data?.initialValue ?? [])], [7, 0, 0, 0]);
+  assert.deepEqual([...(rodata?.initialValue ?? [])], [3, 0, 0, 0]);
+  assert.equal(rodata?.readOnly, true);
+  assert.equal(data?.readOnly, false);
+  assert.deepEqual([...(bss?.initialValue ?? [])], [0, 0, 0, 0]);
+  const refs = spec.programs[0].references.filter((r) => r.kind === 'map-value').map((r) => (r.kind === 'map-value' ? r.map : ''));
+  assert.deepEqual(refs.sort(), ['.bss', '.data', '.rodata']);
+});
+
+test('BTF line info gives every instruction its C source line', () => {
+  const [first] = openObject(fixture('linking.o')).programs;
+  const source = readFileSync(join(REPO_ROOT, 'test', 'fixtures', 'elf', 'linking.c'), 'utf8').split('\n');
+  const covered = first.lineInfo.filter((l) => l !== undefined);
+  assert.ok(covered.length >= first.instructions.length / 2, 'most instructions have a line');
+  for (const info of covered) {
+    assert.ok(info !== undefined);
+    assert.match(info.fileName, /linking\.c$/);
+    assert.equal(info.lineText.trim(), source[info.line - 1].trim(), `line ${info.line}`);
+  }
+  const loopCall = first.references.find((r) => r.kind === 'function');
+  assert.match(first.lineInfo[loopCall?.pc ?? -1]?.lineText ?? '', /bpf_loop/);
+});
+
+test('kconfig externs and kfunc calls are refused, naming the feature and the symbol', () => {
+  const kconfig = objectError(fixture('externs.o'));
+  assert.equal(kconfig.unsupported, true);
+  assert.match(kconfig.message, /extern symbol LINUX_KERNEL_VERSION \(a kconfig or ksym extern\) is not supported/);
+  const kfunc = objectError(fixture('kfunc.o'));
+  assert.match(kfunc.message, /call to the kernel function bpf_rcu_read_lock \(kfunc\) is not supported/);
+});
+
+test('an explicit ABI overrides detection', () => {
+  const spec = openObject(fixture('linking.o'), { abi: 'efw' });
+  assert.equal(spec.abi, 'efw');
+  assert.equal(spec.abiReason, 'set explicitly');
+  assert.equal(openObject(fixture('linking.o')).abi, 'linux');
+});
+
+test('fuzz: thousands of mutated objects are opened or refused with an ObjectError, nothing else', () => {
+  const seed = Number(process.env.FUZZ_SEED ?? 0xb7f);
+  let state = seed >>> 0 || 1;
+  const random = (): number => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 2 ** 32;
+  };
+  const originals = ['linking.o', 'externs.o', 'kfunc.o'].map(fixture);
+  let opened = 0;
+  for (let round = 0; round < 3000; round++) {
+    const original = originals[round % originals.length];
+    const bytes = original.slice(0, random() < 0.05 ? Math.floor(random() * original.length) : original.length);
+    const flips = 1 + Math.floor(random() * 6);
+    for (let i = 0; i < flips && bytes.length > 0; i++) {
+      const at = Math.floor(random() * bytes.length);
+      bytes[at] = random() < 0.5 ? Math.floor(random() * 256) : bytes[at] ^ (1 << Math.floor(random() * 8));
+    }
+    try {
+      openObject(bytes);
+      opened++;
+    } catch (e) {
+      if (!(e instanceof ObjectError)) assert.fail(`seed ${seed} round ${round}: ${e instanceof Error ? e.stack : String(e)}`);
+    }
+  }
+  // Most single-byte flips land in bytes nothing checks (code immediates, padding): both outcomes occur.
+  assert.ok(opened > 0 && opened < 3000, `opened ${opened} of 3000`);
+});
