@@ -1,7 +1,7 @@
 // Helpers only ebpf-for-windows has: bounded memory and string functions (C11 Annex K style:
 // they fail with -EINVAL instead of overrunning), and identity queries with no meaning here.
+import { ERRNO } from '../maps/index.js';
 import type { HelperImplementation } from './implementation.js';
-import { ERRNO } from './implementation.js';
 import { readBytes, writeBytes } from './memory-access.js';
 
 const compare = (a: Uint8Array, b: Uint8Array): number => {

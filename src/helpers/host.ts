@@ -1,7 +1,7 @@
 // What helper implementations may touch: the execution context's memory and maps, a trace sink,
 // a clock and a random source. One host per execution context; helpers are closures over it.
 import type { LinearMemory } from '../vm/memory.js';
-import type { MapRegistry } from '../maps/index.js';
+import type { BpfMap, MapRegistry } from '../maps/index.js';
 
 export interface TraceRecord {
   /** Nanoseconds on the host clock. */
@@ -21,6 +21,8 @@ export interface HelperHost {
   random(): number;
   /** (tgid << 32) | pid of the "current task": this process. */
   readonly pidTgid: bigint;
+  /** A value-sized buffer reserved for `map` when it was loaded (lookup-and-delete copies there). */
+  scratchFor(map: BpfMap): number | undefined;
 }
 
 /** Monotonic nanoseconds, wherever this runs (Node or a browser). */

@@ -10,8 +10,6 @@ export interface HelperImplementation {
   make(host: HelperHost): HelperFunction;
 }
 
-/** Negative errno values helpers return (Linux numbering). */
-export const ERRNO = { EPERM: 1, ENOENT: 2, E2BIG: 7, EFAULT: 14, EBUSY: 16, EEXIST: 17, EINVAL: 22, ENOSPC: 28, ERANGE: 34 } as const;
 
 export class HelperFault extends Error {
   override readonly name = 'HelperFault';

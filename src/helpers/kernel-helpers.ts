@@ -3,7 +3,8 @@
 import type { HelperArguments } from '../vm/helpers.js';
 import { formatPrintf } from './format.js';
 import type { HelperHost } from './host.js';
-import { ERRNO, HelperFault, type HelperImplementation } from './implementation.js';
+import { ERRNO } from '../maps/index.js';
+import { HelperFault, type HelperImplementation } from './implementation.js';
 import { checkRange, readBytes, readCString, writeBytes } from './memory-access.js';
 
 const BPF_LOOP_MAX = 1 << 23;

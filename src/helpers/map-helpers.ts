@@ -72,6 +72,22 @@ export const MAP_HELPERS: readonly HelperImplementation[] = [
     },
   },
   {
+    // ebpf-for-windows: returns a copy of the value (the entry is gone), or pops a queue/stack.
+    name: 'map_lookup_and_delete_elem',
+    prototype: { ret: 'ptr_to_map_value_or_null', args: ['const_map_ptr', 'ptr_to_map_key_or_null'] },
+    make: (host) => (a) => {
+      const map = mapArgument(host, a, 1);
+      const scratch = host.scratchFor(map);
+      if (scratch === undefined) throw new HelperFault(`map ${map.spec.name} has no scratch buffer (it was not loaded with its object)`);
+      if (map.spec.keySize === 0) return map.popFromProgram(scratch) === 0 ? scratch : 0;
+      const key = keyOf(host, map, a.u32(2));
+      const value = map.lookupFromProgram(key, a.cpu);
+      if (value === 0) return 0;
+      host.memory.bytes.copyWithin(scratch, value, value + map.spec.valueSize);
+      return map.deleteFromProgram(key, a.cpu) === 0 ? scratch : 0;
+    },
+  },
+  {
     name: 'for_each_map_elem',
     prototype: { ret: 'integer', args: ['const_map_ptr', 'ptr_to_func', 'ptr_to_stack_or_null', 'anything'] },
     make: (host) => (a) => {

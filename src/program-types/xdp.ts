@@ -4,7 +4,8 @@
 // behind for bpf_xdp_adjust_tail.
 import { EFW_XDP_ACTIONS, EFW_XDP_MD, LINUX_XDP_ACTIONS, LINUX_XDP_MD, type ContextLayout } from '../abi/index.js';
 import type { Abi } from '../elf/spec.js';
-import { ERRNO, HelperFault, type HelperImplementation } from '../helpers/implementation.js';
+import { ERRNO } from '../maps/index.js';
+import { HelperFault, type HelperImplementation } from '../helpers/implementation.js';
 import { checkRange } from '../helpers/memory-access.js';
 import type { LinearMemory } from '../vm/memory.js';
 import { ProgramTypeError, type ProgramType } from './types.js';

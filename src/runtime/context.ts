@@ -1,6 +1,6 @@
 // An execution context (DESIGN.md): one linear memory, the maps and programs living in it, and the
 // helper host they share. Everything a program can point at is in `memory`.
-import { MapRegistry } from '../maps/index.js';
+import { MapRegistry, type BpfMap } from '../maps/index.js';
 import { monotonicNanoseconds, type HelperHost, type TraceRecord } from '../helpers/host.js';
 import { builtinProgramTypes, type ProgramTypeRegistry } from '../program-types/index.js';
 import { LinearMemory, type LinearMemoryOptions } from '../vm/memory.js';
@@ -30,6 +30,7 @@ export class ExecutionContext {
   private readonly traceLines: TraceRecord[] = [];
   private readonly traceListeners = new Set<(record: TraceRecord) => void>();
   private readonly traceCapacity: number;
+  private readonly scratch = new Map<number, number>();
 
   constructor(options: ExecutionContextOptions = {}) {
     this.memory = new LinearMemory(options.memory);
@@ -48,6 +49,7 @@ export class ExecutionContext {
       now: clock,
       random,
       pidTgid: (pid << 32n) | pid,
+      scratchFor: (map) => this.scratch.get(map.id),
     };
   }
 
@@ -66,6 +68,14 @@ export class ExecutionContext {
   onTrace(listener: (record: TraceRecord) => void): () => void {
     this.traceListeners.add(listener);
     return () => this.traceListeners.delete(listener);
+  }
+
+  /**
+   * Sets a value-sized buffer aside for `map`, outside any test run's allocations, for helpers
+   * that hand a copy of a value to the program (bpf_map_lookup_and_delete_elem).
+   */
+  reserveScratch(map: BpfMap): void {
+    if (!this.scratch.has(map.id)) this.scratch.set(map.id, this.memory.alloc(Math.max(map.spec.valueSize, 8), 8));
   }
 
   /** Gives a loaded program its id. */

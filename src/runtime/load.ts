@@ -103,6 +103,7 @@ export function loadObject(spec: ObjectSpec, context: ExecutionContext, options:
     for (const def of spec.maps) {
       const map = context.maps.create(mapSpecOf(def, context.cpus));
       maps.set(def.name, map);
+      context.reserveScratch(map);
       if (def.initialValue !== undefined) map.update(u32(0), def.initialValue);
       if (def.readOnly) map.freeze();
     }

@@ -246,6 +246,7 @@ export class Interpreter {
     const frameSaved = this.frameSaved;
     const mem = this.memory;
 
+    let generation = mem.generation;
     let buffer = mem.memory.buffer;
     let dv = mem.view;
     let i32 = new Int32Array(buffer);
@@ -820,8 +821,9 @@ export class Interpreter {
             this.executed = count;
             this.callHelper(helper, pc);
             count = this.executed;
-            if (mem.memory.buffer !== buffer) {
+            if (mem.generation !== generation) {
               // The helper grew the memory: every view of the old buffer is stale.
+              generation = mem.generation;
               buffer = mem.memory.buffer;
               dv = mem.view;
               i32 = new Int32Array(buffer);

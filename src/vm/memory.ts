@@ -39,17 +39,31 @@ export class LinearMemory {
 
   /** Current size in bytes. */
   get size(): number {
-    return this.memory.buffer.byteLength;
+    this.refresh();
+    return this.cachedBytes.byteLength;
   }
 
+  /**
+   * Counts the times the memory grew: views taken before a change of generation are stale.
+   * Reading `memory.buffer` costs tens of nanoseconds, so callers compare this number instead.
+   */
+  get generation(): number {
+    return this.grownTimes;
+  }
+
+  private grownTimes = 0;
+
   private refresh(): void {
-    const buffer = this.memory.buffer;
-    if (buffer !== this.cachedBuffer) {
+    if (this.cachedBuffer === undefined || this.cachedGeneration !== this.grownTimes) {
+      const buffer = this.memory.buffer;
+      this.cachedGeneration = this.grownTimes;
       this.cachedBuffer = buffer;
       this.cachedBytes = new Uint8Array(buffer);
       this.cachedView = new DataView(buffer);
     }
   }
+
+  private cachedGeneration = -1;
 
   /** A byte view of the whole memory (renewed when the memory grows). */
   get bytes(): Uint8Array {
@@ -71,7 +85,10 @@ export class LinearMemory {
     if (end > this.maximumBytes) {
       throw new OutOfMemoryError(`linear memory exhausted: need ${end} bytes, the limit is ${this.maximumBytes}`);
     }
-    if (end > this.size) this.memory.grow(Math.ceil((end - this.size) / PAGE_SIZE));
+    if (end > this.size) {
+      this.memory.grow(Math.ceil((end - this.size) / PAGE_SIZE));
+      this.grownTimes++;
+    }
     this.top = end;
     this.bytes.fill(0, start, end);
     return start;

@@ -50,7 +50,7 @@ test('ebpf assemble writes an ELF object that show disassembly reads back', () =
   const conf = ebpf('show', 'disassembly', object, '.text', '--syntax', 'conformance');
   assert.match(conf.stdout, /mov %r0, 1\n.*lsh %r0, 4/);
   const json = JSON.parse(ebpf('show', 'disassembly', object, '--json').stdout);
-  assert.deepEqual(json.instructions.map((i: { name: string }) => i.name), ['mov64_imm', 'lsh64_imm', 'exit']);
+  assert.deepEqual(json.programs[0].instructions.map((i: { name: string }) => i.name), ['mov64_imm', 'lsh64_imm', 'exit']);
 });
 
 test('bad arguments get one clear line and a non-zero exit, never a stack trace', () => {
@@ -75,5 +75,5 @@ test('bad arguments get one clear line and a non-zero exit, never a stack trace'
   assert.match(r.stderr, /bad\.s:2:10: invalid register '%r99'/);
   const object = join(work, 'prog.o');
   const missing = ebpf('show', 'disassembly', object, 'nosuch');
-  assert.match(missing.stderr, /has no section or function named 'nosuch'; it has: \.text, main/);
+  assert.match(missing.stderr, /has no section or program 'nosuch'; it has: \.text, main/);
 });

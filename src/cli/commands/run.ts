@@ -103,7 +103,7 @@ export function runCommand(file: string, programName: string | undefined, option
   }
   const name = result.returnName === undefined ? '' : ` (${result.returnName})`;
   out(`${program.name} (${program.type}, section ${program.section}, ${program.engine}): returned ${result.returnValue}${name}\n`);
-  out(`  ${result.instructions} instructions, ${(result.durationNs / 1000).toFixed(2)} µs per run (mean of ${repeat})\n`);
+  out(`  ${result.instructions} instructions executed, ${(result.durationNs / 1000).toFixed(2)} µs per run (mean of ${repeat})\n`);
   if (result.data !== undefined) {
     const same = data !== undefined && result.data.length === data.length && result.data.every((b, i) => b === data[i]);
     out(`  data out: ${result.data.length} bytes${same ? ' (unchanged)' : ''}${options.out !== undefined ? ` -> ${options.out}` : ''}\n`);

@@ -1,0 +1,84 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../support/shared.js';
+import { packet } from '../support/objects.js';
+
+const EBPF = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
+const ebpf = (...args: string[]) => spawnSync(process.execPath, [EBPF, ...args], { encoding: 'utf8', cwd: REPO_ROOT });
+const work = mkdtempSync(join(tmpdir(), 'ebpf-objects-'));
+const packetFile = (name: string): string => {
+  const path = join(work, `${name}.bin`);
+  writeFileSync(path, packet(name));
+  return path;
+};
+
+test('show disassembly interleaves C source lines and names maps and helpers', () => {
+  const r = ebpf('show', 'disassembly', 'examples/droppacket.o', 'xdp');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^xdp\/drop_empty_udp: \d+ instructions, type xdp/m);
+  assert.match(r.stdout, /; if \(udp->len != bpf_htons\(sizeof\(struct udphdr\)\)\) \[droppacket\.c:\d+\]/);
+  assert.match(r.stdout, /r1 = map\[dropped_packet_map\] ll/);
+  assert.match(r.stdout, /call bpf_map_lookup_elem#1/);
+  const efw = ebpf('show', 'disassembly', 'examples/droppacket_efw.o');
+  assert.match(efw.stdout, /call bpf_map_lookup_elem#1/);
+  const sub = ebpf('show', 'disassembly', 'examples/subprog.o');
+  assert.match(sub.stdout, /^udp_dest_port:$/m, 'subprograms are labelled');
+});
+
+test('show sections lists programs and maps like netsh', () => {
+  const r = ebpf('show', 'sections', 'examples/map_in_map.o');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /xdp\s+per_protocol_counters\s+xdp\s+2\s+\d+/);
+  assert.match(r.stdout, /by_protocol\s+array_of_maps of array\s+4\s+4\s+2/);
+  const json = JSON.parse(ebpf('show', 'sections', 'examples/droppacket_efw.o', '--json').stdout);
+  assert.equal(json.abi, 'efw');
+  assert.deepEqual(json.maps.map((m: { name: string; type: string }) => [m.name, m.type]), [['dropped_packet_map', 'array']]);
+});
+
+test('run test-runs a program on a packet file and shows return value, data and maps', () => {
+  const out = join(work, 'out.bin');
+  const r = ebpf('run', 'examples/droppacket.o', 'xdp', '--data', packetFile('udp_dns_empty'), '--out', out, '--dump');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /drop_empty_udp \(xdp, section xdp, interpreter\): returned 1 \(XDP_DROP\)/);
+  assert.match(r.stdout, /map dropped_packet_map \(array\):\s*\n\s+0: 1/);
+  assert.deepEqual(new Uint8Array(readFileSync(out)), packet('udp_dns_empty'));
+  const json = JSON.parse(ebpf('run', 'examples/droppacket.o', '--data', packetFile('tcp_syn'), '--repeat', '10', '--json', '--dump', 'dropped_packet_map').stdout);
+  assert.equal(json.returnValue, 2);
+  assert.equal(json.returnName, 'XDP_PASS');
+  assert.deepEqual(json.maps[0].entries, [{ key: 0, value: 0 }]);
+});
+
+test('run seeds maps with --set, and map dump shows them after a run', () => {
+  const r = ebpf('run', 'examples/droppacket.o', '--data', packetFile('udp_dns_empty'), '--set', 'dropped_packet_map:0=41', '--dump', '--json');
+  assert.deepEqual(JSON.parse(r.stdout).maps[0].entries, [{ key: 0, value: 42 }]);
+  const dump = ebpf('map', 'dump', 'examples/global_data.o', '.data');
+  assert.equal(dump.status, 0, dump.stderr);
+  assert.match(dump.stdout, /map \.data \(array\):/);
+  const typed = JSON.parse(ebpf('map', 'dump', 'examples/lru.o', 'flows', '--data', packetFile('tcp_syn'), '--json').stdout);
+  assert.equal(typed.maps[0].entries.length, 1);
+  assert.equal(typeof typed.maps[0].entries[0].value, 'object', 'struct values are decoded through BTF');
+});
+
+test('object commands refuse bad arguments with one clear line and suggestions', () => {
+  const cases: [string[], RegExp][] = [
+    [['run', 'examples/droppacket.o', 'xpd'], /no section or program 'xpd' \(did you mean xdp\?\)/],
+    [['run', 'examples/droppacket.o', '--data', '/nonexistent.bin'], /no such file: \/nonexistent\.bin/],
+    [['run', 'examples/droppacket.o', '--data-hex', '0011'], /XDP test run needs at least an Ethernet header/],
+    [['run', 'examples/droppacket.o', '--data', packetFile('arp'), '--set', 'droped_packet_map:0=1'], /no map 'droped_packet_map' \(did you mean dropped_packet_map\?\)/],
+    [['run', 'examples/droppacket.o', '--data', packetFile('arp'), '--set', 'dropped_packet_map:0=1x'], /neither an integer nor hex:BYTES/],
+    [['run', 'examples/droppacket.o', '--repeat', '0'], /--repeat must be an integer ≥ 1/],
+    [['run', 'examples/tail_call.o'], /has 3 programs: name one of/],
+    [['show', 'sections', 'examples/droppacket.o', '--abi', 'windows'], /unknown ABI 'windows'/],
+    [['show', 'sections', 'package.json'], /ObjectError: malformed ELF: not an ELF file/],
+  ];
+  for (const [args, message] of cases) {
+    const r = ebpf(...args);
+    assert.notEqual(r.status, 0, args.join(' '));
+    assert.match(r.stderr, message, args.join(' '));
+    assert.doesNotMatch(r.stderr, /\n\s+at /, `${args.join(' ')} printed a stack trace`);
+  }
+});
