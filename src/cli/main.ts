@@ -14,6 +14,7 @@ import { conformanceCommand } from './commands/conformance.js';
 import { disassemblyCommand } from './commands/disassembly.js';
 import { assembleCommand } from './commands/assemble.js';
 import { tourCommand } from './commands/tour.js';
+import { demoCommand } from './commands/demo.js';
 import { sectionsCommand } from './commands/sections.js';
 import { mapDumpCommand, runCommand } from './commands/run.js';
 
@@ -105,6 +106,17 @@ function build(setStatus: (code: number) => void): Command {
   ).action((file: string, maps: string[], opts) => setStatus(mapDumpCommand(file, maps, opts, out)));
 
   program
+    .command('demo')
+    .description('the DNS flood demo: a zero-length UDP flood, stopped by droppacket on the XDP hook')
+    .option('--phase-seconds <n>', 'seconds per phase (unprotected, protected, unprotected again)', '5')
+    .option('--rate <pps>', 'flood rate, datagrams per second', '200000')
+    .option('--flooders <n>', 'flooding processes', '1')
+    .option('--query-rate <qps>', 'DNS queries per second from the client', '200')
+    .option('--port <port>', 'DNS server port (0: any free port)', '0')
+    .option('--json', 'no live view; print the summary as JSON')
+    .action(async (opts) => setStatus(await demoCommand(opts, out)));
+
+  program
     .command('tour')
     .description('assemble, disassemble and run a sample program, then run the conformance suite')
     .action(() => setStatus(tourCommand(out)));
@@ -112,13 +124,13 @@ function build(setStatus: (code: number) => void): Command {
   return program;
 }
 
-export function main(argv: readonly string[]): number {
+export async function main(argv: readonly string[]): Promise<number> {
   let status = 0;
   const program = build((code) => {
     status = code;
   });
   try {
-    program.parse(argv as string[], { from: 'user' });
+    await program.parseAsync(argv as string[], { from: 'user' });
     return status;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
@@ -135,4 +147,4 @@ export function main(argv: readonly string[]): number {
   }
 }
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));

@@ -54,49 +54,107 @@ function onesComplementSum(bytes: Uint8Array, initial = 0): number {
 const DEFAULT_SOURCE_MAC = Uint8Array.from([0x02, 0x00, 0x00, 0x00, 0x00, 0x01]);
 const DEFAULT_DESTINATION_MAC = Uint8Array.from([0x02, 0x00, 0x00, 0x00, 0x00, 0x02]);
 
-/** Ethernet + IPv4 or IPv6 (by the address form) + UDP + payload, with valid checksums. */
-export function buildUdpFrame(spec: UdpFrameSpec): Uint8Array {
-  const v6 = spec.source.address.includes(':');
-  if (v6 !== spec.destination.address.includes(':')) throw new Error('source and destination must both be IPv4 or both IPv6');
-  const src = v6 ? parseIpv6(spec.source.address) : parseIpv4(spec.source.address);
-  const dst = v6 ? parseIpv6(spec.destination.address) : parseIpv4(spec.destination.address);
+const addressCache = new Map<string, Uint8Array>();
+
+/** Address bytes of an IPv4 or IPv6 text address (cached: hooks see the same peers again and again). */
+export function addressBytes(address: string): Uint8Array {
+  let bytes = addressCache.get(address);
+  if (bytes === undefined) {
+    bytes = address.includes(':') ? parseIpv6(address) : parseIpv4(address);
+    if (addressCache.size > 4096) addressCache.clear();
+    addressCache.set(address, bytes);
+  }
+  return bytes;
+}
+
+/** Bytes a frame around `payloadLength` payload bytes takes. */
+export function udpFrameLength(ipv6: boolean, payloadLength: number): number {
+  return 14 + (ipv6 ? 40 : 20) + 8 + payloadLength;
+}
+
+export interface WriteOptions {
+  /** Compute the UDP checksum (always done for IPv6, where it is mandatory). Default true. */
+  readonly udpChecksum?: boolean;
+}
+
+/** A UDP frame's parts in binary form (what hooks have at hand for every datagram). */
+export interface UdpFrameParts {
+  readonly source: Uint8Array;
+  readonly sourcePort: number;
+  readonly destination: Uint8Array;
+  readonly destinationPort: number;
+  readonly payload: Uint8Array;
+  readonly udpChecksum: boolean;
+  readonly sourceMac?: Uint8Array;
+  readonly destinationMac?: Uint8Array;
+  readonly ttl?: number;
+}
+
+/**
+ * Writes Ethernet + IPv4 or IPv6 (by the address length) + UDP + payload at `offset` of the
+ * buffer that `bytes` and `view` both cover, with a valid IPv4 header checksum; returns the frame
+ * length. No allocation: the socket hook calls this for every datagram.
+ */
+export function writeUdpFrameParts(bytes: Uint8Array, view: DataView, offset: number, p: UdpFrameParts): number {
+  const v6 = p.source.length === 16;
+  if (v6 !== (p.destination.length === 16)) throw new Error('source and destination must both be IPv4 or both IPv6');
   const ipHeader = v6 ? 40 : 20;
-  const udpLength = 8 + spec.payload.length;
-  const frame = new Uint8Array(14 + ipHeader + udpLength);
-  const view = new DataView(frame.buffer);
-  frame.set(spec.destinationMac ?? DEFAULT_DESTINATION_MAC, 0);
-  frame.set(spec.sourceMac ?? DEFAULT_SOURCE_MAC, 6);
-  view.setUint16(12, v6 ? ETHERTYPE_IPV6 : ETHERTYPE_IPV4);
-  const ip = 14;
+  const udpLength = 8 + p.payload.length;
+  const length = 14 + ipHeader + udpLength;
+  if (offset + length > bytes.length) throw new RangeError(`a ${length}-byte frame does not fit at ${offset}`);
+  bytes.set(p.destinationMac ?? DEFAULT_DESTINATION_MAC, offset);
+  bytes.set(p.sourceMac ?? DEFAULT_SOURCE_MAC, offset + 6);
+  view.setUint16(offset + 12, v6 ? ETHERTYPE_IPV6 : ETHERTYPE_IPV4);
+  const ip = offset + 14;
   if (v6) {
     view.setUint32(ip, 0x60000000);
     view.setUint16(ip + 4, udpLength);
-    frame[ip + 6] = IPPROTO_UDP;
-    frame[ip + 7] = spec.ttl ?? 64;
-    frame.set(src, ip + 8);
-    frame.set(dst, ip + 24);
+    bytes[ip + 6] = IPPROTO_UDP;
+    bytes[ip + 7] = p.ttl ?? 64;
+    bytes.set(p.source, ip + 8);
+    bytes.set(p.destination, ip + 24);
   } else {
-    frame[ip] = 0x45;
-    view.setUint16(ip + 2, 20 + udpLength);
-    view.setUint16(ip + 6, 0x4000); // don't fragment
-    frame[ip + 8] = spec.ttl ?? 64;
-    frame[ip + 9] = IPPROTO_UDP;
-    frame.set(src, ip + 12);
-    frame.set(dst, ip + 16);
-    view.setUint16(ip + 10, ~onesComplementSum(frame.subarray(ip, ip + 20)) & 0xffff);
+    view.setUint32(ip, 0x45000000 | (20 + udpLength));
+    view.setUint32(ip + 4, 0x00004000); // id 0, don't fragment
+    view.setUint32(ip + 8, ((p.ttl ?? 64) << 24) | (IPPROTO_UDP << 16)); // checksum 0 for now
+    bytes.set(p.source, ip + 12);
+    bytes.set(p.destination, ip + 16);
+    let sum = 0;
+    for (let i = ip; i < ip + 20; i += 2) sum += (bytes[i] << 8) | bytes[i + 1];
+    while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+    view.setUint16(ip + 10, ~sum & 0xffff);
   }
   const udp = ip + ipHeader;
-  view.setUint16(udp, spec.source.port);
-  view.setUint16(udp + 2, spec.destination.port);
-  view.setUint16(udp + 4, udpLength);
-  frame.set(spec.payload, udp + 8);
-  // The UDP checksum covers a pseudo-header of addresses, protocol and length.
-  const pseudo = new Uint8Array(src.length * 2 + 4);
-  pseudo.set(src, 0);
-  pseudo.set(dst, src.length);
-  pseudo[src.length * 2 + 1] = IPPROTO_UDP;
-  new DataView(pseudo.buffer).setUint16(src.length * 2 + 2, udpLength);
-  const sum = onesComplementSum(frame.subarray(udp, udp + udpLength), onesComplementSum(pseudo));
-  view.setUint16(udp + 6, ~sum & 0xffff || 0xffff);
+  view.setUint32(udp, (p.sourcePort << 16) | p.destinationPort);
+  view.setUint32(udp + 4, udpLength << 16); // checksum 0 for now
+  bytes.set(p.payload, udp + 8);
+  if (v6 || p.udpChecksum) {
+    // The UDP checksum covers a pseudo-header of addresses, protocol and length.
+    let sum = onesComplementSum(p.source) + onesComplementSum(p.destination) + IPPROTO_UDP + udpLength;
+    sum = onesComplementSum(bytes.subarray(udp, udp + udpLength), sum);
+    view.setUint16(udp + 6, ~sum & 0xffff || 0xffff);
+  }
+  return length;
+}
+
+export function writeUdpFrame(target: Uint8Array, offset: number, spec: UdpFrameSpec, options: WriteOptions = {}): number {
+  return writeUdpFrameParts(target, new DataView(target.buffer, target.byteOffset, target.byteLength), offset, {
+    source: addressBytes(spec.source.address),
+    sourcePort: spec.source.port,
+    destination: addressBytes(spec.destination.address),
+    destinationPort: spec.destination.port,
+    payload: spec.payload,
+    udpChecksum: options.udpChecksum ?? true,
+    sourceMac: spec.sourceMac,
+    destinationMac: spec.destinationMac,
+    ttl: spec.ttl,
+  });
+}
+
+/** Ethernet + IPv4 or IPv6 (by the address form) + UDP + payload, with valid checksums. */
+export function buildUdpFrame(spec: UdpFrameSpec): Uint8Array {
+  const v6 = spec.source.address.includes(':');
+  const frame = new Uint8Array(udpFrameLength(v6, spec.payload.length));
+  writeUdpFrame(frame, 0, spec);
   return frame;
 }

@@ -5,7 +5,7 @@ import type { ProgramType } from './types.js';
 import { xdpProgramType } from './xdp.js';
 
 export * from './types.js';
-export { xdpProgramType, XDP_ACTIONS, XDP_PACKET_HEADROOM } from './xdp.js';
+export { xdpProgramType, createXdpFrameSlot, XDP_ACTIONS, XDP_PACKET_HEADROOM, type XdpFrameSlot } from './xdp.js';
 
 const SKB_TYPES = ['socket_filter', 'sched_cls', 'sched_act', 'cgroup_skb', 'sk_skb', 'lwt_in', 'lwt_out', 'lwt_xmit', 'lwt_seg6local', 'flow_dissector'];
 
@@ -39,3 +39,4 @@ export class ProgramTypeRegistry {
 export function builtinProgramTypes(): ProgramTypeRegistry {
   return new ProgramTypeRegistry([xdpProgramType, ...SKB_TYPES.map(skbProgramType)]);
 }
+export { attachXdpToSocket, type XdpSocketLink, type XdpSocketStats } from './xdp-socket-hook.js';

@@ -166,3 +166,47 @@ export const xdpProgramType: ProgramType = {
     return entry?.[0];
   },
 };
+
+/**
+ * A frame buffer and context set up once and reused for every packet a hook presents: the fast
+ * path of the socket hook (no allocation per packet).
+ */
+export interface XdpFrameSlot {
+  /** Context address: r1 for the program. */
+  readonly ctx: number;
+  /** Where the frame's first byte goes. */
+  readonly dataStart: number;
+  /** Largest frame the slot holds. */
+  readonly capacity: number;
+  /** Resets the context for a frame of `length` bytes already written at `dataStart`. */
+  present(length: number): void;
+  /** The frame as the program left it (between data and data_end). */
+  frame(): { start: number; end: number };
+}
+
+export function createXdpFrameSlot(memory: LinearMemory, abi: Abi, capacity: number): XdpFrameSlot {
+  const layout = layoutOf(abi);
+  const size = XDP_PACKET_HEADROOM + capacity + TAILROOM;
+  const bufferStart = memory.alloc(size, 8);
+  const dataStart = bufferStart + XDP_PACKET_HEADROOM;
+  const ctx = memory.alloc(layout.size, 8);
+  let byCtx = frames.get(memory);
+  if (byCtx === undefined) frames.set(memory, (byCtx = new Map()));
+  byCtx.set(ctx, { abi, bufferStart, bufferEnd: bufferStart + size });
+  return {
+    ctx,
+    dataStart,
+    capacity,
+    present(length) {
+      writePointer(memory, ctx + layout.data, layout.pointerSize, dataStart);
+      writePointer(memory, ctx + layout.dataEnd, layout.pointerSize, dataStart + length);
+      writePointer(memory, ctx + layout.dataMeta, layout.pointerSize, dataStart);
+    },
+    frame() {
+      return {
+        start: readPointer(memory, ctx + layout.data, layout.pointerSize),
+        end: readPointer(memory, ctx + layout.dataEnd, layout.pointerSize),
+      };
+    },
+  };
+}

@@ -141,6 +141,11 @@ export class Interpreter {
 
   private setArgument(n: number, value: RegisterValue | undefined): void {
     if (value === undefined) value = 0;
+    if (typeof value === 'number' && value === (value | 0)) {
+      this.regs[2 * n] = value;
+      this.regs[2 * n + 1] = value >> 31;
+      return;
+    }
     if (typeof value === 'bigint') fromBig(value);
     else fromNumber(value);
     this.regs[2 * n] = pair[0];
@@ -247,11 +252,10 @@ export class Interpreter {
     const mem = this.memory;
 
     let generation = mem.generation;
-    let buffer = mem.memory.buffer;
     let dv = mem.view;
-    let i32 = new Int32Array(buffer);
-    let i64 = new BigInt64Array(buffer);
-    let memSize = buffer.byteLength;
+    let i32 = mem.int32;
+    let i64 = mem.bigInt64;
+    let memSize = dv.byteLength;
     let depth = baseDepth;
     let pc = startPc;
     let count = this.executed;
@@ -824,11 +828,10 @@ export class Interpreter {
             if (mem.generation !== generation) {
               // The helper grew the memory: every view of the old buffer is stale.
               generation = mem.generation;
-              buffer = mem.memory.buffer;
               dv = mem.view;
-              i32 = new Int32Array(buffer);
-              i64 = new BigInt64Array(buffer);
-              memSize = buffer.byteLength;
+              i32 = mem.int32;
+              i64 = mem.bigInt64;
+              memSize = dv.byteLength;
             }
             pc++;
             continue;

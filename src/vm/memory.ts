@@ -60,7 +60,24 @@ export class LinearMemory {
       this.cachedBuffer = buffer;
       this.cachedBytes = new Uint8Array(buffer);
       this.cachedView = new DataView(buffer);
+      this.cachedInt32 = new Int32Array(buffer);
+      this.cachedBigInt64 = new BigInt64Array(buffer);
     }
+  }
+
+  private cachedInt32: Int32Array = new Int32Array(0);
+  private cachedBigInt64: BigInt64Array = new BigInt64Array(0);
+
+  /** An Int32Array of the whole memory (for atomics; renewed when the memory grows). */
+  get int32(): Int32Array {
+    this.refresh();
+    return this.cachedInt32;
+  }
+
+  /** A BigInt64Array of the whole memory (for 64-bit atomics; renewed when the memory grows). */
+  get bigInt64(): BigInt64Array {
+    this.refresh();
+    return this.cachedBigInt64;
   }
 
   private cachedGeneration = -1;
