@@ -49,6 +49,7 @@ function build(setStatus: (code: number) => void): Command {
     .option('-o, --output <file>', 'output file (default: FILE.o, or FILE.bin with --format raw)')
     .option('--format <format>', 'elf or raw', 'elf')
     .option('--section <name>', 'code section name in the ELF object', '.text')
+    .option('--json', 'machine-readable output')
     .action((file: string, opts) => setStatus(assembleCommand(file, opts, out)));
 
   const show = program.command('show').description('inspect programs and objects');
@@ -119,7 +120,8 @@ function build(setStatus: (code: number) => void): Command {
   program
     .command('tour')
     .description('assemble, disassemble and run a sample program, then run the conformance suite')
-    .action(() => setStatus(tourCommand(out)));
+    .option('--json', 'machine-readable results')
+    .action((opts) => setStatus(tourCommand(opts, out)));
 
   return program;
 }

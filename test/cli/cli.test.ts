@@ -77,3 +77,12 @@ test('bad arguments get one clear line and a non-zero exit, never a stack trace'
   const missing = ebpf('show', 'disassembly', object, 'nosuch');
   assert.match(missing.stderr, /has no section or program 'nosuch'; it has: \.text, main/);
 });
+
+test('ebpf tour runs the checksum program against a JS reference and the suite, and has --json', () => {
+  const r = ebpf('tour', '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const json = JSON.parse(r.stdout);
+  assert.equal(json.checksum, json.expected);
+  assert.equal(json.checksum, 0xb1e6);
+  if (json.conformance !== undefined) assert.equal(json.conformance.failed, 0);
+});

@@ -118,3 +118,19 @@ test('fuzz: thousands of mutated objects are opened or refused with an ObjectErr
   // Most single-byte flips land in bytes nothing checks (code immediates, padding): both outcomes occur.
   assert.ok(opened > 0 && opened < 3000, `opened ${opened} of 3000`);
 });
+
+test('legacy maps in per-map `maps/NAME` sections are read with the Linux layout', async () => {
+  const { ExecutionContext, loadObject } = await import('../../src/runtime/index.js');
+  const spec = openObject(fixture('per_map_sections.o'));
+  assert.deepEqual(spec.maps.map((m) => [m.name, m.type, m.keySize, m.valueSize, m.maxEntries, m.flags, m.origin]), [
+    ['counters', 2, 4, 8, 2, 0, 'legacy'],
+    ['flows', 1, 4, 4, 8, 1, 'legacy'],
+  ]);
+  assert.equal(spec.programs[0].type, 'socket_filter');
+  const object = loadObject(spec, new ExecutionContext());
+  const r = object.program('count').testRun({ data: new Uint8Array(150) });
+  assert.equal(r.returnValue, 0n);
+  const one = object.map('counters').lookup(Uint8Array.of(1, 0, 0, 0));
+  assert.equal(one === undefined ? undefined : new DataView(one.buffer, one.byteOffset).getBigUint64(0, true), 1n, 'the 150-byte packet counted as long');
+  assert.deepEqual([...(object.map('flows').lookup(Uint8Array.of(1, 0, 0, 0)) ?? [])], [150, 0, 0, 0]);
+});

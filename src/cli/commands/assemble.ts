@@ -7,6 +7,7 @@ export interface AssembleOptions {
   output?: string;
   format: string;
   section: string;
+  json?: boolean;
 }
 
 export function assembleCommand(file: string, options: AssembleOptions, out: (s: string) => void): number {
@@ -25,6 +26,7 @@ export function assembleCommand(file: string, options: AssembleOptions, out: (s:
   }
   const output = options.output ?? file.replace(/\.(s|asm)$/i, '') + (options.format === 'elf' ? '.o' : '.bin');
   writeFileSync(output, options.format === 'elf' ? buildProgramObject(code, { section: options.section }) : code);
-  out(`${output}: ${code.length / 8} instructions (${options.format})\n`);
+  if (options.json) out(JSON.stringify({ output, instructions: code.length / 8, bytes: code.length, format: options.format }) + '\n');
+  else out(`${output}: ${code.length / 8} instructions (${options.format})\n`);
   return 0;
 }

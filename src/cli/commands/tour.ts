@@ -19,7 +19,8 @@ function referenceChecksum(data: Uint8Array): number {
   return ~sum & 0xffff;
 }
 
-export function tourCommand(out: (s: string) => void): number {
+export function tourCommand(options: { json?: boolean }, write: (s: string) => void): number {
+  const out = options.json ? (): void => undefined : write;
   const source = join(PACKAGE_ROOT, 'examples', 'asm', 'checksum.s');
   out(`== 1. Assemble ${relative(process.cwd(), source) || source}\n`);
   const code = encode(assemble(readFileSync(source, 'utf8')));
@@ -53,11 +54,17 @@ export function tourCommand(out: (s: string) => void): number {
   out(`  1500-byte frame: ${perRun} instructions per run, ${(ns / 1000).toFixed(1)} µs per run, ${(ns / perRun).toFixed(1)} ns per instruction\n`);
 
   out('\n== 4. The bpf_conformance suite\n');
+  let conformance: { passed: number; failed: number; ms: number } | undefined;
   if (existsSync(SHARED_CONFORMANCE)) {
     const result = runSuite(SHARED_CONFORMANCE);
+    conformance = { passed: result.passed, failed: result.failed, ms: result.elapsedMs };
     out(`  ${relative(process.cwd(), SHARED_CONFORMANCE)}: ${result.elapsedMs.toFixed(0)} ms\n  ${summaryLine(result)}\n`);
-    return Number(r0) === expected && result.failed === 0 ? 0 : 1;
+  } else {
+    out(`  not found at ${SHARED_CONFORMANCE}; run 'ebpf conformance DIR' on a copy of bpf_conformance/tests\n`);
   }
-  out(`  not found at ${SHARED_CONFORMANCE}; run 'ebpf conformance DIR' on a copy of bpf_conformance/tests\n`);
-  return Number(r0) === expected ? 0 : 1;
+  const ok = Number(r0) === expected && (conformance === undefined || conformance.failed === 0);
+  if (options.json) {
+    write(JSON.stringify({ instructions: insns.length, checksum: Number(r0), expected, instructionsPerRun: perRun, nsPerRun: ns, nsPerInstruction: ns / perRun, conformance }) + '\n');
+  }
+  return ok ? 0 : 1;
 }
