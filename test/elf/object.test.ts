@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ObjectError, openObject } from '../../src/elf/index.js';
 import { REPO_ROOT } from '../support/shared.js';
+import { mutate, seedFrom, seededRandom } from '../support/random.js';
 
 const fixture = (name: string): Uint8Array => new Uint8Array(readFileSync(join(REPO_ROOT, 'test', 'fixtures', 'elf', name)));
 
@@ -90,24 +91,12 @@ test('an explicit ABI overrides detection', () => {
 });
 
 test('fuzz: thousands of mutated objects are opened or refused with an ObjectError, nothing else', () => {
-  const seed = Number(process.env.FUZZ_SEED ?? 0xb7f);
-  let state = seed >>> 0 || 1;
-  const random = (): number => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 2 ** 32;
-  };
+  const seed = seedFrom('FUZZ_SEED', 0xb7f);
+  const random = seededRandom(seed);
   const originals = ['linking.o', 'externs.o', 'kfunc.o'].map(fixture);
   let opened = 0;
   for (let round = 0; round < 3000; round++) {
-    const original = originals[round % originals.length];
-    const bytes = original.slice(0, random() < 0.05 ? Math.floor(random() * original.length) : original.length);
-    const flips = 1 + Math.floor(random() * 6);
-    for (let i = 0; i < flips && bytes.length > 0; i++) {
-      const at = Math.floor(random() * bytes.length);
-      bytes[at] = random() < 0.5 ? Math.floor(random() * 256) : bytes[at] ^ (1 << Math.floor(random() * 8));
-    }
+    const bytes = mutate(originals[round % originals.length], random, 6);
     try {
       openObject(bytes);
       opened++;

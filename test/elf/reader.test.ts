@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ElfError, EM_BPF, SectionFlag, SymbolType, buildProgramObject, functionCode, readElf } from '../../src/elf/index.js';
 import { assembleBytes } from '../../src/isa/index.js';
+import { mutate, seedFrom, seededRandom } from '../support/random.js';
 
 const code = assembleBytes('mov %r0, 7\nexit');
 
@@ -75,23 +76,11 @@ test('functionCode refuses symbols that point past their section', () => {
 });
 
 test('fuzz: thousands of mutated objects give an ElfError or a parse, never another exception', () => {
-  const seed = Number(process.env.FUZZ_SEED ?? 0x5eed);
-  let state = seed >>> 0;
-  const random = (): number => {
-    // xorshift32: deterministic, so a failure can be replayed with FUZZ_SEED.
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 2 ** 32;
-  };
+  const seed = seedFrom('FUZZ_SEED', 0x5eed);
+  const random = seededRandom(seed);
   const good = buildProgramObject(assembleBytes('mov %r0, 1\nadd %r0, 2\nexit'), { section: 'xdp' });
   for (let round = 0; round < 5000; round++) {
-    const bytes = good.slice(0, random() < 0.1 ? Math.floor(random() * good.length) : good.length);
-    const flips = 1 + Math.floor(random() * 8);
-    for (let i = 0; i < flips && bytes.length > 0; i++) {
-      const at = Math.floor(random() * bytes.length);
-      bytes[at] = random() < 0.5 ? Math.floor(random() * 256) : bytes[at] ^ (1 << Math.floor(random() * 8));
-    }
+    const bytes = mutate(good, random);
     try {
       const elf = readElf(bytes);
       try {

@@ -9,29 +9,18 @@ import { MapError } from '../../src/maps/index.js';
 import { ExecutionContext, LoadError, loadObject } from '../../src/runtime/index.js';
 import { ProgramLoadError } from '../../src/vm/index.js';
 import { EXAMPLES, example } from '../support/objects.js';
+import { mutate, seedFrom, seededRandom } from '../support/random.js';
 
 const TYPED = [ObjectError, LoadError, MapError, ProgramLoadError];
 
 test('fuzz: mutated example objects open and load, or fail with a typed error', () => {
-  const seed = Number(process.env.FUZZ_SEED ?? 0x10ad);
-  let state = seed >>> 0 || 1;
-  const random = (): number => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 2 ** 32;
-  };
+  const seed = seedFrom('FUZZ_SEED', 0x10ad);
+  const random = seededRandom(seed);
   const originals = readdirSync(EXAMPLES).filter((f) => f.endsWith('.o')).map(example);
   const outcomes = { loaded: 0, refused: 0 };
   const rounds = Number(process.env.FUZZ_ROUNDS ?? 4000);
   for (let round = 0; round < rounds; round++) {
-    const original = originals[round % originals.length];
-    const bytes = original.slice(0, random() < 0.05 ? Math.floor(random() * original.length) : original.length);
-    const flips = 1 + Math.floor(random() * 8);
-    for (let i = 0; i < flips && bytes.length > 0; i++) {
-      const at = Math.floor(random() * bytes.length);
-      bytes[at] = random() < 0.5 ? Math.floor(random() * 256) : bytes[at] ^ (1 << Math.floor(random() * 8));
-    }
+    const bytes = mutate(originals[round % originals.length], random);
     try {
       const spec = openObject(bytes);
       loadObject(spec, new ExecutionContext({ memory: { initialPages: 1, maximumPages: 256 } }));
