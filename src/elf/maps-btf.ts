@@ -21,9 +21,14 @@ interface Attributes {
   values?: { member: { bitOffset: number }; pointee: BtfType; count: number };
 }
 
-/** `int (*name)[N]` → N. */
+/** `int (*name)[N]` → N (libbpf's __uint), or an enum with the single value N (its __ulong). */
 function intAttribute(btf: Btf, mapName: string, member: string, typeId: number): number {
   const ptr = btf.resolve(typeId);
+  if ((ptr.kind === BtfKind.ENUM || ptr.kind === BtfKind.ENUM64) && ptr.enumValues?.length === 1) {
+    const value = ptr.enumValues[0].value;
+    if (value < 0n || value > BigInt(Number.MAX_SAFE_INTEGER)) throw new ObjectError(`map ${mapName}: attribute ${member} is out of range (${value})`);
+    return Number(value);
+  }
   if (ptr.kind !== BtfKind.PTR || ptr.type === undefined) {
     throw new ObjectError(`map ${mapName}: attribute ${member} is not declared as __uint(${member}, N)`);
   }

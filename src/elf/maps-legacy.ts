@@ -1,14 +1,31 @@
 // Legacy map definitions: a `maps` (or `maps/NAME`) section holding fixed-size structs, named by
-// the symbols that point into it. Linux's `struct bpf_map_def` is five u32 (type, key_size,
-// value_size, max_entries, map_flags); ebpf-for-windows' is eight u32 (type, key_size,
-// value_size, max_entries, inner_map_idx, pinning, id, inner_id) with its own map type numbers.
+// the symbols that point into it. Every layout starts with type, key size, value size and max
+// entries (u32 each); they differ after that:
+//   Linux `struct bpf_map_def` (libbpf)        20 bytes: map_flags
+//   Linux samples' bpf_load.h                  28 bytes: map_flags, inner_map_idx, numa_node
+//   iproute2 `struct bpf_elf_map` (tc, Cilium) 36 bytes: flags, id, pinning, inner_id, inner_idx
+//   ebpf-for-windows                           32 bytes: inner_map_idx, pinning, id, inner_id
+//                                                        (and its own map type numbers)
 import { efwMapTypeToLinux } from '../abi/index.js';
 import { ObjectError } from './errors.js';
 import type { ElfFile, ElfSection } from './reader.js';
 import type { Abi, MapDefinition } from './spec.js';
 
 export const LINUX_MAP_DEF_SIZE = 20;
+export const SAMPLES_MAP_DEF_SIZE = 28;
+export const IPROUTE2_MAP_DEF_SIZE = 36;
 export const EFW_MAP_DEF_SIZE = 32;
+
+const ARRAY_OF_MAPS = 12;
+const HASH_OF_MAPS = 13;
+
+/** A definition plus the fields that name an inner map, before templates are resolved. */
+interface Raw {
+  readonly def: MapDefinition;
+  readonly id?: number;
+  readonly innerId?: number;
+  readonly innerMapIndex?: number;
+}
 
 /** Symbols naming maps in a legacy section, sorted by offset. */
 function mapSymbols(elf: ElfFile, section: ElfSection) {
@@ -24,7 +41,23 @@ export function legacyDefinitionSize(elf: ElfFile, section: ElfSection): number 
   return section.size / symbols.length;
 }
 
-export function legacyMaps(elf: ElfFile, section: ElfSection, abi: Abi): MapDefinition[] {
+/** Every legacy map of the object: `maps` and all `maps/NAME` sections, in section order. */
+export function legacyMaps(elf: ElfFile, sections: readonly ElfSection[], abi: Abi): { map: MapDefinition; section: ElfSection; offset: number }[] {
+  const raws = sections.flatMap((section) => rawDefinitions(elf, section, abi));
+  // Array/hash of maps take their inner template by id (inner_id) or by index among all legacy maps.
+  return raws.map(({ def, innerId, innerMapIndex, section, offset }) => {
+    if (def.type !== ARRAY_OF_MAPS && def.type !== HASH_OF_MAPS) return { map: def, section, offset };
+    const byId = innerId ? raws.find((o) => o.id === innerId) : undefined;
+    const byIndex = innerMapIndex !== undefined && innerMapIndex < raws.length ? raws[innerMapIndex] : undefined;
+    const inner = (byId ?? byIndex)?.def;
+    if (inner === undefined || inner.name === def.name) {
+      throw new ObjectError(`map-in-map ${def.name}: its inner map template (inner_id ${innerId ?? 0}, inner_map_idx ${innerMapIndex ?? 0}) does not exist`);
+    }
+    return { map: { ...def, innerMap: inner }, section, offset };
+  });
+}
+
+function rawDefinitions(elf: ElfFile, section: ElfSection, abi: Abi): (Raw & { section: ElfSection; offset: number })[] {
   const symbols = mapSymbols(elf, section);
   if (symbols.length === 0) return [];
   const size = section.size / symbols.length;
@@ -32,37 +65,32 @@ export function legacyMaps(elf: ElfFile, section: ElfSection, abi: Abi): MapDefi
     throw new ObjectError(`legacy map section ${section.name}: ${section.size} bytes for ${symbols.length} maps is not a whole number of map definitions of at least ${LINUX_MAP_DEF_SIZE} bytes`);
   }
   const view = new DataView(section.data.buffer, section.data.byteOffset, section.data.byteLength);
-  const maps: MapDefinition[] = symbols.map((symbol) => {
+  return symbols.map((symbol) => ({ ...rawDefinition(symbol), section, offset: symbol.value }));
+
+  function rawDefinition(symbol: (typeof symbols)[number]): Raw {
     if (symbol.value % 4 !== 0 || symbol.value + size > section.data.length) {
       throw new ObjectError(`legacy map ${symbol.name} at offset ${symbol.value} lies outside ${section.name} or is misaligned`);
     }
     const u32 = (i: number): number => view.getUint32(symbol.value + 4 * i, true);
     if (abi === 'efw') {
       if (size < EFW_MAP_DEF_SIZE) throw new ObjectError(`legacy map ${symbol.name}: ${size}-byte definition is too small for the ebpf-for-windows layout (${EFW_MAP_DEF_SIZE})`);
-      const efwType = u32(0);
-      const type = efwMapTypeToLinux(efwType);
-      if (type === undefined) throw new ObjectError(`legacy map ${symbol.name}: unknown ebpf-for-windows map type ${efwType}`);
-      return {
+      const type = efwMapTypeToLinux(u32(0));
+      if (type === undefined) throw new ObjectError(`legacy map ${symbol.name}: unknown ebpf-for-windows map type ${u32(0)}`);
+      const def: MapDefinition = {
         name: symbol.name, type, keySize: u32(1), valueSize: u32(2), maxEntries: u32(3), flags: 0, pinning: u32(5),
         readOnly: false, origin: 'legacy', efwInnerMapIndex: u32(4), efwId: u32(6), efwInnerId: u32(7),
       };
+      return { def, id: u32(6), innerId: u32(7), innerMapIndex: u32(4) };
     }
-    // Bytes past the five fields must be zero: a feature we would silently drop otherwise.
+    const def: MapDefinition = { name: symbol.name, type: u32(0), keySize: u32(1), valueSize: u32(2), maxEntries: u32(3), flags: u32(4), pinning: 0, readOnly: false, origin: 'legacy' };
+    if (size === SAMPLES_MAP_DEF_SIZE) return { def, innerMapIndex: u32(5) };
+    if (size === IPROUTE2_MAP_DEF_SIZE) return { def: { ...def, pinning: u32(6) }, id: u32(5), innerId: u32(7), innerMapIndex: u32(8) };
+    // Other sizes: bytes past the five fields must be zero, or we would silently drop a feature.
     for (let at = LINUX_MAP_DEF_SIZE; at < size; at++) {
       if (view.getUint8(symbol.value + at) !== 0) {
-        throw new ObjectError(`legacy map ${symbol.name}: byte ${at} of its ${size}-byte definition is set; only the five fields of struct bpf_map_def are supported`, true);
+        throw new ObjectError(`legacy map ${symbol.name}: byte ${at} of its ${size}-byte definition is set; known layouts are ${LINUX_MAP_DEF_SIZE}, ${SAMPLES_MAP_DEF_SIZE} and ${IPROUTE2_MAP_DEF_SIZE} bytes (Linux) and ${EFW_MAP_DEF_SIZE} (ebpf-for-windows)`, true);
       }
     }
-    return { name: symbol.name, type: u32(0), keySize: u32(1), valueSize: u32(2), maxEntries: u32(3), flags: u32(4), pinning: 0, readOnly: false, origin: 'legacy' };
-  });
-  if (abi !== 'efw') return maps;
-  // Inner-map templates: by index into this section (inner_map_idx) or by id (inner_id).
-  return maps.map((m) => {
-    if (m.type !== 12 && m.type !== 13) return m;
-    const byId = m.efwInnerId ? maps.find((o) => o.efwId === m.efwInnerId) : undefined;
-    const byIndex = m.efwInnerMapIndex !== undefined && m.efwInnerMapIndex < maps.length ? maps[m.efwInnerMapIndex] : undefined;
-    const inner = byId ?? byIndex;
-    if (inner === undefined || inner === m) throw new ObjectError(`map-in-map ${m.name}: its inner map template (inner_id ${m.efwInnerId}, inner_map_idx ${m.efwInnerMapIndex}) does not exist`);
-    return { ...m, innerMap: inner };
-  });
+    return { def };
+  }
 }

@@ -15,6 +15,11 @@ export interface OpenOptions {
   readonly abi?: Abi;
   /** For messages. */
   readonly path?: string;
+  /**
+   * Also make programs of the global functions in `.text` (which normally are only subprograms),
+   * as PREVAIL does when it verifies every function of an object on its own.
+   */
+  readonly includeSubprograms?: boolean;
 }
 
 const ARRAY_MAP_TYPE = 2;
@@ -84,7 +89,7 @@ function openElf(bytes: Uint8Array, options: OpenOptions): ObjectSpec {
   const relocations = readRelocations(elf);
   const functions = codeFunctions(elf);
   const hasProgramSections = functions.some((f) => f.section.name !== '.text');
-  const entries = functions.filter((f) => (hasProgramSections ? f.section.name !== '.text' : true));
+  const entries = functions.filter((f) => !hasProgramSections || f.section.name !== '.text' || options.includeSubprograms === true);
   const { abi, reason } = options.abi !== undefined ? { abi: options.abi, reason: 'set explicitly' } : detectAbi(elf, btf, entries);
 
   // Maps: BTF-defined, legacy, and one array map per global-data section.
@@ -94,13 +99,6 @@ function openElf(bytes: Uint8Array, options: OpenOptions): ObjectSpec {
     if (section.name === '.maps') {
       if (btf === undefined) throw new ObjectError('the object has a .maps section but no BTF (compile with -g)');
       maps.push(...btfMaps(btf, section, relocations.get(section.index) ?? [], abi, elf.symbols));
-    } else if (isLegacyMapSection(section)) {
-      const defs = legacyMaps(elf, section, abi);
-      for (const d of defs) {
-        const symbol = elf.symbols.find((s) => s.sectionIndex === section.index && s.name === d.name);
-        if (symbol !== undefined) legacyByOffset.set(`${section.index}:${symbol.value}`, d);
-      }
-      maps.push(...defs);
     } else if (isDataSection(section) && section.size > 0) {
       const readOnly = section.name.startsWith('.rodata');
       maps.push({
@@ -116,6 +114,10 @@ function openElf(bytes: Uint8Array, options: OpenOptions): ObjectSpec {
         origin: 'data',
       });
     }
+  }
+  for (const { map, section, offset } of legacyMaps(elf, elf.sections.filter(isLegacyMapSection), abi)) {
+    legacyByOffset.set(`${section.index}:${offset}`, map);
+    maps.push(map);
   }
   const names = new Set<string>();
   for (const m of maps) {

@@ -7,6 +7,8 @@ import { INSN_SIZE, LddwSrc } from '../isa/index.js';
 import { MapError, ProgArrayMap, type BpfMap, type MapSpec } from '../maps/index.js';
 import type { PreparedProgram } from '../vm/program.js';
 import { prepareProgram } from '../vm/program.js';
+import { ProgramLoadError } from '../vm/errors.js';
+import { EFW_HELPERS, LINUX_HELPERS } from '../abi/index.js';
 import type { ExecutionContext } from './context.js';
 import { LoadedProgram } from './program.js';
 import { mapEntries, type MapEntry } from './typed-map.js';
@@ -53,13 +55,17 @@ export class LoadedObject {
 }
 
 const PERF_EVENT_ARRAY = 4;
+const RINGBUF = 27;
 
 function mapSpecOf(def: MapDefinition, cpus: number): MapSpec {
+  // Some sources declare key and value types for ring buffers and perf event arrays for their
+  // readers' sake; the maps themselves have fixed sizes (cilium/ebpf normalises them the same way).
+  const fixed = def.type === RINGBUF ? 0 : def.type === PERF_EVENT_ARRAY ? 4 : undefined;
   return {
     name: def.name,
     type: def.type,
-    keySize: def.keySize,
-    valueSize: def.valueSize,
+    keySize: fixed ?? def.keySize,
+    valueSize: fixed ?? def.valueSize,
     // A perf event array with max_entries 0 gets one slot per CPU, as libbpf does.
     maxEntries: def.type === PERF_EVENT_ARRAY && def.maxEntries === 0 ? cpus : def.maxEntries,
     flags: def.flags,
@@ -133,7 +139,17 @@ export function loadObject(spec: ObjectSpec, context: ExecutionContext, options:
   for (const p of selected) {
     const type = context.programTypes.get(options.programType ?? p.type);
     const helpers = buildHelperRegistry(context.host, spec.abi, type.name, type.helpers?.(context.host) ?? []);
-    const prepared = prepareProgram(resolveReferences(p, maps, zeroKey), { helpers });
+    let prepared: PreparedProgram;
+    try {
+      prepared = prepareProgram(resolveReferences(p, maps, zeroKey), { helpers });
+    } catch (e) {
+      if (e instanceof ProgramLoadError && e.fault === 'unknown-helper' && e.pc !== undefined) {
+        const id = p.instructions.find((i) => i.pc === e.pc)?.imm ?? -1;
+        const known = (spec.abi === 'efw' ? EFW_HELPERS : LINUX_HELPERS).find((h) => h.id === id);
+        throw new ProgramLoadError('unknown-helper', e.pc, `program ${p.name} calls ${known === undefined ? `helper id ${id}, which the ${spec.abi} ABI does not define` : `bpf_${known.name} (#${id}), which ebpf-ts does not implement`}`);
+      }
+      throw e;
+    }
     const loaded = context.registerProgram((id) => new LoadedProgram(id, p, spec.abi, type, prepared, context, resolveTailCall));
     programs.set(p.name, loaded);
   }
