@@ -16,3 +16,4 @@ export function missingShared(path: string): string | undefined {
   process.stderr.write(`\n*** ${reason} ***\n\n`);
   return reason;
 }
+export const EBPF_SAMPLES = resolve(SHARED, 'verifier-tests', 'ebpf-samples');
