@@ -23,6 +23,8 @@ export interface SymbolResolver {
   mapOf(symbol: ElfSymbol, addend: number): string | undefined;
   /** The global-data map of a data section (.data, .rodata, .bss…). */
   dataMapOf(section: ElfSection): string | undefined;
+  /** Where an extern's value lives (kconfig externs), or an ObjectError saying why it cannot. */
+  externOf(symbol: ElfSymbol): { map: string; offset: number };
 }
 
 export interface LinkedProgram {
@@ -130,7 +132,18 @@ export function linkProgram(
         }
         const symbol = reloc.symbol;
         if (symbol.sectionIndex === 0) {
-          throw new ObjectError(`${where}: extern symbol ${symbol.name} (a kconfig or ksym extern) is not supported`, true);
+          let extern: { map: string; offset: number };
+          try {
+            extern = resolver.externOf(symbol);
+          } catch (e) {
+            if (e instanceof ObjectError) throw new ObjectError(`${where}: ${e.message}`, e.unsupported);
+            throw e;
+          }
+          slot[1] = (LddwSrc.MAP_VALUE << 4) | (slot[1] & 0x0f);
+          view.setInt32(4, 0, true);
+          references.push({ pc, kind: 'map-value', map: extern.map, offset: extern.offset });
+          slots.push(slot);
+          continue;
         }
         const target = elf.sections[symbol.sectionIndex];
         if (target === undefined) throw new ObjectError(`${where}: relocation against ${symbol.name} in section ${symbol.sectionIndex}, which does not exist`);

@@ -7,6 +7,7 @@ import { btfMaps } from './maps-btf.js';
 import { EFW_MAP_DEF_SIZE, legacyDefinitionSize, legacyMaps } from './maps-legacy.js';
 import { ElfError, ET_REL, SectionFlag, SectionType, SymbolType, readElf, type ElfFile, type ElfSection } from './reader.js';
 import { readRelocations } from './relocations.js';
+import { kconfigLayout, type KconfigLayout } from './kconfig.js';
 import { programTypeOfSection } from './section-names.js';
 import type { Abi, MapDefinition, ObjectSpec, ProgramSpec } from './spec.js';
 
@@ -24,6 +25,8 @@ export interface OpenOptions {
 
 const ARRAY_MAP_TYPE = 2;
 const MAP_F_RDONLY_PROG = 0x80;
+/** Largest global-data section: one map value, as big as Linux allows an array value to be. */
+const MAX_GLOBAL_DATA = 64 << 20;
 
 const isDataSection = (s: ElfSection): boolean =>
   /^\.(data|rodata|bss)(\..*)?$/.test(s.name) && (s.flags & SectionFlag.ALLOC) !== 0 && (s.flags & SectionFlag.EXECINSTR) === 0;
@@ -100,6 +103,9 @@ function openElf(bytes: Uint8Array, options: OpenOptions): ObjectSpec {
       if (btf === undefined) throw new ObjectError('the object has a .maps section but no BTF (compile with -g)');
       maps.push(...btfMaps(btf, section, relocations.get(section.index) ?? [], abi, elf.symbols));
     } else if (isDataSection(section) && section.size > 0) {
+      if (section.size > MAX_GLOBAL_DATA) {
+        throw new ObjectError(`global data section ${section.name} is ${section.size} bytes; the limit is ${MAX_GLOBAL_DATA}`);
+      }
       const readOnly = section.name.startsWith('.rodata');
       maps.push({
         name: section.name,
@@ -119,6 +125,19 @@ function openElf(bytes: Uint8Array, options: OpenOptions): ObjectSpec {
     legacyByOffset.set(`${section.index}:${offset}`, map);
     maps.push(map);
   }
+  // Externs that lddw instructions load: kconfig values get a `.kconfig` map.
+  const externs = [...relocations.entries()]
+    .filter(([index]) => (elf.sections[index].flags & SectionFlag.EXECINSTR) !== 0)
+    .flatMap(([, list]) => list.filter((r) => r.symbol.sectionIndex === 0 && r.symbol.name !== '' && r.type === 1).map((r) => r.symbol));
+  let kconfig: KconfigLayout | undefined;
+  let kconfigError: ObjectError | undefined;
+  try {
+    kconfig = kconfigLayout(btf, externs);
+  } catch (e) {
+    if (!(e instanceof ObjectError)) throw e;
+    kconfigError = e; // reported at the instruction that uses the extern
+  }
+  if (kconfig !== undefined) maps.push(kconfig.map);
   const names = new Set<string>();
   for (const m of maps) {
     if (names.has(m.name)) throw new ObjectError(`two maps are named ${m.name}`);
@@ -137,6 +156,11 @@ function openElf(bytes: Uint8Array, options: OpenOptions): ObjectSpec {
     },
     dataMapOf(section) {
       return isDataSection(section) ? section.name : undefined;
+    },
+    externOf(symbol) {
+      const offset = kconfig?.offsets.get(symbol.name);
+      if (kconfig === undefined || offset === undefined) throw kconfigError ?? new ObjectError(`extern symbol ${symbol.name} is not supported`, true);
+      return { map: kconfig.map.name, offset };
     },
   };
 

@@ -75,10 +75,22 @@ test('BTF line info gives every instruction its C source line', () => {
   assert.match(first.lineInfo[loopCall?.pc ?? -1]?.lineText ?? '', /bpf_loop/);
 });
 
-test('kconfig externs and kfunc calls are refused, naming the feature and the symbol', () => {
-  const kconfig = objectError(fixture('externs.o'));
-  assert.equal(kconfig.unsupported, true);
-  assert.match(kconfig.message, /extern symbol LINUX_KERNEL_VERSION \(a kconfig or ksym extern\) is not supported/);
+test('kconfig externs libbpf defines get fixed values in a read-only .kconfig map; weak CONFIG_* are 0', async () => {
+  const { ExecutionContext, loadObject } = await import('../../src/runtime/index.js');
+  const spec = openObject(fixture('kconfig_weak.o'));
+  const kconfig = spec.maps.find((m) => m.name === '.kconfig');
+  assert.equal(kconfig?.readOnly, true);
+  const object = loadObject(spec, new ExecutionContext());
+  const frame = new Uint8Array(14);
+  assert.equal(object.program('kernel_version').testRun({ data: frame }).returnValue, 0x060100n, 'KERNEL_VERSION(6, 1, 0) + 0');
+  assert.equal(openObject(fixture('externs.o')).programs.length, 1);
+});
+
+test('unknown kconfig options, ksyms and kfunc calls are refused, naming the feature and the symbol', () => {
+  const unknown = objectError(fixture('kconfig_unknown.o'));
+  assert.equal(unknown.unsupported, true);
+  assert.match(unknown.message, /kconfig extern CONFIG_HZ has no value here/);
+  assert.match(objectError(fixture('ksym.o')).message, /extern symbol bpf_prog_active is a ksym/);
   const kfunc = objectError(fixture('kfunc.o'));
   assert.match(kfunc.message, /call to the kernel function bpf_rcu_read_lock \(kfunc\) is not supported/);
 });
@@ -93,7 +105,7 @@ test('an explicit ABI overrides detection', () => {
 test('fuzz: thousands of mutated objects are opened or refused with an ObjectError, nothing else', () => {
   const seed = seedFrom('FUZZ_SEED', 0xb7f);
   const random = seededRandom(seed);
-  const originals = ['linking.o', 'externs.o', 'kfunc.o'].map(fixture);
+  const originals = ['linking.o', 'externs.o', 'kfunc.o', 'kconfig_weak.o', 'per_map_sections.o'].map(fixture);
   let opened = 0;
   for (let round = 0; round < 3000; round++) {
     const bytes = mutate(originals[round % originals.length], random, 6);

@@ -26,11 +26,11 @@ test('real-world objects open, or are refused with a reason', (t) => {
       programs += openObject(new Uint8Array(readFileSync(file))).programs.length;
     } catch (e) {
       assert.ok(e instanceof ObjectError, `${relative(EBPF_SAMPLES, file)}: ${e instanceof Error ? e.stack : String(e)}`);
-      assert.match(e.message, /extern symbol|kernel function|not an eBPF object|malformed|invalid instruction|legacy map|inner map/, relative(EBPF_SAMPLES, file));
+      assert.match(e.message, /extern symbol|kconfig|ksym|kernel function|not an eBPF object|malformed|invalid instruction|legacy map|inner map/, relative(EBPF_SAMPLES, file));
       refused.push(relative(EBPF_SAMPLES, file));
     }
   }
   // Ratchet: what opens today must keep opening.
-  assert.ok(files.length - refused.length >= 224, `${files.length - refused.length} of ${files.length} objects opened; refused: ${refused.join(', ')}`);
-  assert.ok(programs >= 640, `${programs} programs`);
+  assert.ok(files.length - refused.length >= 227, `${files.length - refused.length} of ${files.length} objects opened; refused: ${refused.join(', ')}`);
+  assert.ok(programs >= 648, `${programs} programs`);
 });
