@@ -35,7 +35,7 @@ function build(setStatus: (code: number) => void): Command {
     .command('conformance')
     .description('run a folder of bpf_conformance .data tests in-process')
     .argument('<dir>', 'folder of .data files')
-    .option('--engine <engine>', 'execution engine', 'interpreter')
+    .option('--engine <engine>', 'execution engine: interpreter or jit', 'interpreter')
     .option('--cpu <version>', 'skip tests needing a newer ISA version: v1, v2, v3 or v4', 'v4')
     .option('--groups <list>', 'comma-separated instruction groups to allow (default: all)')
     .option('--json', 'machine-readable results')
@@ -84,6 +84,7 @@ function build(setStatus: (code: number) => void): Command {
       .option('--abi <abi>', 'linux or efw (default: detected)')
       .option('--cpu <n>', 'CPU the run is on', '0')
       .option('--cpus <n>', 'CPUs per-CPU maps have', '1')
+      .option('--engine <engine>', 'jit (WebAssembly) or interpreter', 'jit')
       .option('--set <MAP:KEY=VALUE...>', 'seed a map entry before the run (integers, or hex:BYTES)')
       .option('--json', 'machine-readable output');
 
@@ -114,6 +115,7 @@ function build(setStatus: (code: number) => void): Command {
     .option('--flooders <n>', 'flooding processes', '1')
     .option('--query-rate <qps>', 'DNS queries per second from the client', '200')
     .option('--port <port>', 'DNS server port (0: any free port)', '0')
+    .option('--engine <engine>', 'how droppacket runs: jit (WebAssembly) or interpreter', 'jit')
     .option('--json', 'no live view; print the summary as JSON')
     .action(async (opts) => setStatus(await demoCommand(opts, out)));
 

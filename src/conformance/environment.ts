@@ -3,12 +3,11 @@
 // one), a 512-byte stack per frame, and helper 5, which returns its first argument.
 
 import { HelperRegistry } from '../vm/helpers.js';
-import { Interpreter } from '../vm/interpreter.js';
+import { createEngine, type Engine } from '../vm/jit/engine.js';
 import { LinearMemory } from '../vm/memory.js';
 import { prepareProgram } from '../vm/program.js';
 
-export type Engine = 'interpreter';
-export const ENGINES: readonly Engine[] = ['interpreter'];
+export { ENGINES, type Engine } from '../vm/jit/engine.js';
 
 export const conformanceHelpers = new HelperRegistry([
   {
@@ -22,7 +21,8 @@ export const conformanceHelpers = new HelperRegistry([
 export interface ConformanceRun {
   /** r0 at exit, unsigned. */
   readonly r0: bigint;
-  readonly instructions: number;
+  /** Instructions executed (undefined when the engine does not count them, as the JIT). */
+  readonly instructions: number | undefined;
 }
 
 /**
@@ -39,7 +39,10 @@ export function runConformanceProgram(
   try {
     // Conformance programs are not verified: this is the one place an unverified program runs.
     const program = prepareProgram(code, { helpers: conformanceHelpers });
-    const vm = new Interpreter(program, { memory, instructionLimit: options.instructionLimit ?? 10_000_000 });
+    const vm = createEngine(options.engine ?? 'interpreter', program, {
+      memory,
+      instructionLimit: options.instructionLimit ?? 10_000_000,
+    });
     let r1 = 0;
     if (input.length > 0) {
       r1 = memory.alloc(input.length, 8);

@@ -3,7 +3,7 @@
 // success, the error text and a non-zero exit status on failure. Pure: I/O is passed in.
 
 import { functionCode, readElf } from '../elf/index.js';
-import { runConformanceProgram, type Engine } from './environment.js';
+import { ENGINES, runConformanceProgram, type Engine } from './environment.js';
 
 export interface PluginIO {
   readonly argv: readonly string[];
@@ -30,9 +30,10 @@ export function encodeHexBytes(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0') + '  ').join('');
 }
 
-export const PLUGIN_USAGE = `usage: ebpf-conformance-plugin [MEM] [--engine interpreter] [--elf] < PROGRAM
+export const PLUGIN_USAGE = `usage: ebpf-conformance-plugin [MEM] [--engine interpreter|jit] [--jit] [--elf] < PROGRAM
   PROGRAM  program bytes as hex (raw 8-byte instructions, or an ELF object with --elf)
-  MEM      input memory as hex bytes; r1 points at a copy, r2 holds its length`;
+  MEM      input memory as hex bytes; r1 points at a copy, r2 holds its length
+  --jit    same as --engine jit`;
 
 interface PluginArgs {
   memory: Uint8Array;
@@ -52,6 +53,7 @@ function parseArgs(argv: readonly string[]): PluginArgs {
     const a = argv[i];
     if (a === '') continue; // runs of spaces in --plugin_options give empty arguments
     if (a === '--elf') args.elf = true;
+    else if (a === '--jit') args.engine = 'jit';
     else if (a === '--engine' || a.startsWith('--engine=')) {
       let value: string | undefined;
       if (a.includes('=')) value = a.slice(a.indexOf('=') + 1);
@@ -60,8 +62,10 @@ function parseArgs(argv: readonly string[]): PluginArgs {
         while (argv[i] === ''); // `--engine  interpreter` splits into '--engine', '', 'interpreter'
         value = argv[i];
       }
-      if (value !== 'interpreter') throw new Error(`unknown engine '${value ?? ''}' (available: interpreter)`);
-      args.engine = value;
+      if (!(ENGINES as readonly (string | undefined)[]).includes(value)) {
+        throw new Error(`unknown engine '${value ?? ''}' (available: ${ENGINES.join(', ')})`);
+      }
+      args.engine = value as Engine;
     } else if (a === '--help' || a === '-h') {
       throw new HelpRequested();
     } else {

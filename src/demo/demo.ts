@@ -9,6 +9,7 @@ import { openObject, type ObjectSpec } from '../elf/index.js';
 import { attachXdpToSocket, type XdpSocketLink } from '../program-types/index.js';
 import { ExecutionContext, loadObject, type LoadedObject } from '../runtime/index.js';
 import { startDnsClient, type DnsClient } from './dns-client.js';
+import type { Engine } from '../vm/jit/engine.js';
 import { startDnsServer, type DnsServer } from './dns-server.js';
 
 export interface DemoOptions {
@@ -22,6 +23,8 @@ export interface DemoOptions {
   /** Server port (0: any free port). */
   readonly port: number;
   readonly examples: string;
+  /** How droppacket runs. */
+  readonly engine: Engine;
   /** Prints what happens as it happens (false with --json). */
   readonly live: boolean;
   readonly out: (s: string) => void;
@@ -129,7 +132,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     for (const phase of phases) {
       if (interrupted) break;
       if (phase === 'protected') {
-        object = loadObject(spec, context);
+        object = loadObject(spec, context, { engine: options.engine });
         link = attachXdpToSocket(object.program('xdp'), server.socket);
         dropped = dropCounter(object);
         last = { ...last, dropped: dropped() };

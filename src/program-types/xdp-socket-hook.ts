@@ -49,7 +49,7 @@ export function attachXdpToSocket(program: LoadedProgram, socket: Socket): XdpSo
   if (links.has(socket)) throw new ProgramTypeError(`the socket already has program ${links.get(socket)?.program.name} attached; detach it first`);
   const memory = program.context.memory;
   const slot: XdpFrameSlot = createXdpFrameSlot(memory, program.abi, MAX_FRAME);
-  const vm = program.interpreter(0);
+  const vm = program.runner(0);
   const actions = XDP_ACTIONS[program.abi];
   const PASS = BigInt(actions.XDP_PASS);
   const DROP = BigInt(actions.XDP_DROP);

@@ -10,7 +10,7 @@ import { prepareProgram } from '../vm/program.js';
 import { ProgramLoadError } from '../vm/errors.js';
 import { EFW_HELPERS, LINUX_HELPERS } from '../abi/index.js';
 import type { ExecutionContext } from './context.js';
-import { LoadedProgram } from './program.js';
+import { LoadedProgram, type EngineName } from './program.js';
 import { mapEntries, type MapEntry } from './typed-map.js';
 
 export class LoadError extends Error {
@@ -22,6 +22,8 @@ export interface LoadOptions {
   readonly programs?: readonly string[];
   /** Override the program type of every loaded program (as `--type`). */
   readonly programType?: string;
+  /** `jit` (default) or `interpreter`. */
+  readonly engine?: EngineName;
 }
 
 export class LoadedObject {
@@ -150,7 +152,7 @@ export function loadObject(spec: ObjectSpec, context: ExecutionContext, options:
       }
       throw e;
     }
-    const loaded = context.registerProgram((id) => new LoadedProgram(id, p, spec.abi, type, prepared, context, resolveTailCall));
+    const loaded = context.registerProgram((id) => new LoadedProgram(id, p, spec.abi, type, prepared, context, resolveTailCall, options.engine ?? 'jit'));
     programs.set(p.name, loaded);
   }
 

@@ -13,7 +13,25 @@ export interface LinearMemoryOptions {
   readonly maximumPages?: number;
   /** Back it with a SharedArrayBuffer so worker threads can run programs on it (default true). */
   readonly shared?: boolean;
+  /**
+   * Wrap this existing memory instead of creating one (a worker thread attaching to the memory
+   * of an execution context). Nothing in it is initialised or cleared.
+   */
+  readonly memory?: WebAssembly.Memory;
+  /**
+   * Allocate only within [start, end): the range this object owns. Worker threads get an arena
+   * carved out by the thread that owns the memory, so each thread's bump allocator is its own
+   * and no allocation ever needs a lock. Allocations past `end` throw OutOfMemoryError; an
+   * arena never grows the memory.
+   */
+  readonly arena?: { readonly start: number; readonly end: number };
 }
+
+/**
+ * Shared memories keep their growth count in the first word of the null guard (no program can
+ * reach it: accesses below NULL_GUARD fault), so every thread notices growth by any thread.
+ */
+export const GROWTH_COUNTER_ADDRESS = 0;
 
 export class OutOfMemoryError extends Error {
   override readonly name = 'OutOfMemoryError';
@@ -23,6 +41,11 @@ export class LinearMemory {
   readonly memory: WebAssembly.Memory;
   readonly maximumBytes: number;
   private top = NULL_GUARD;
+  /** Where the allocator may start and must stop (the whole memory unless an arena was given). */
+  private readonly floor: number;
+  private readonly ceiling: number;
+  /** A view of the shared memory's first page, for the growth counter; undefined when not shared. */
+  private readonly counter: Int32Array | undefined;
   private cachedBuffer: ArrayBufferLike | undefined;
   private cachedBytes: Uint8Array = new Uint8Array(0);
   private cachedView: DataView = new DataView(new ArrayBuffer(0));
@@ -33,8 +56,33 @@ export class LinearMemory {
     if (!(initial >= 1 && initial <= maximum && maximum <= 65536)) {
       throw new RangeError(`invalid memory size: ${initial} initial pages, ${maximum} maximum`);
     }
-    this.memory = new WebAssembly.Memory({ initial, maximum, shared: options.shared ?? true });
+    this.memory = options.memory ?? new WebAssembly.Memory({ initial, maximum, shared: options.shared ?? true });
     this.maximumBytes = maximum * PAGE_SIZE;
+    const buffer = this.memory.buffer;
+    // A shared buffer never detaches: a view of it stays valid for the growth counter.
+    this.counter = typeof SharedArrayBuffer !== 'undefined' && buffer instanceof SharedArrayBuffer ? new Int32Array(buffer, 0, 1) : undefined;
+    const arena = options.arena;
+    if (arena !== undefined) {
+      if (!(Number.isInteger(arena.start) && Number.isInteger(arena.end) && arena.start >= NULL_GUARD && arena.start <= arena.end && arena.end <= buffer.byteLength)) {
+        throw new RangeError(`invalid arena [${arena.start}, ${arena.end}) in a memory of ${buffer.byteLength} bytes`);
+      }
+      this.floor = arena.start;
+      this.ceiling = arena.end;
+    } else {
+      this.floor = NULL_GUARD;
+      this.ceiling = this.maximumBytes;
+    }
+    this.top = this.floor;
+  }
+
+  /** Whether the memory is backed by a SharedArrayBuffer (worker threads can attach to it). */
+  get shared(): boolean {
+    return this.counter !== undefined;
+  }
+
+  /** The range this object allocates in (an arena, or everything above the null guard). */
+  get allocationRange(): { readonly start: number; readonly end: number } {
+    return { start: this.floor, end: this.ceiling };
   }
 
   /** Current size in bytes. */
@@ -48,15 +96,17 @@ export class LinearMemory {
    * Reading `memory.buffer` costs tens of nanoseconds, so callers compare this number instead.
    */
   get generation(): number {
-    return this.grownTimes;
+    // Shared memories may be grown by another thread: the count lives in the memory itself.
+    return this.counter === undefined ? this.grownTimes : Atomics.load(this.counter, GROWTH_COUNTER_ADDRESS);
   }
 
   private grownTimes = 0;
 
   private refresh(): void {
-    if (this.cachedBuffer === undefined || this.cachedGeneration !== this.grownTimes) {
+    const generation = this.generation;
+    if (this.cachedBuffer === undefined || this.cachedGeneration !== generation) {
       const buffer = this.memory.buffer;
-      this.cachedGeneration = this.grownTimes;
+      this.cachedGeneration = generation;
       this.cachedBuffer = buffer;
       this.cachedBytes = new Uint8Array(buffer);
       this.cachedView = new DataView(buffer);
@@ -99,12 +149,14 @@ export class LinearMemory {
     if (!Number.isInteger(size) || size < 0) throw new RangeError(`invalid allocation size ${size}`);
     const start = Math.ceil(this.top / align) * align;
     const end = start + Math.max(size, 1);
-    if (end > this.maximumBytes) {
-      throw new OutOfMemoryError(`linear memory exhausted: need ${end} bytes, the limit is ${this.maximumBytes}`);
+    if (end > this.ceiling) {
+      const what = this.ceiling === this.maximumBytes ? 'linear memory' : `the arena [0x${this.floor.toString(16)}, 0x${this.ceiling.toString(16)})`;
+      throw new OutOfMemoryError(`${what} exhausted: need ${end} bytes, the limit is ${this.ceiling}`);
     }
     if (end > this.size) {
       this.memory.grow(Math.ceil((end - this.size) / PAGE_SIZE));
       this.grownTimes++;
+      if (this.counter !== undefined) Atomics.add(this.counter, GROWTH_COUNTER_ADDRESS, 1);
     }
     this.top = end;
     this.bytes.fill(0, start, end);
@@ -118,7 +170,7 @@ export class LinearMemory {
 
   /** Frees everything allocated since `mark` was taken. */
   release(mark: number): void {
-    if (mark < NULL_GUARD || mark > this.top) throw new RangeError(`invalid memory mark ${mark}`);
+    if (mark < this.floor || mark > this.top) throw new RangeError(`invalid memory mark ${mark}`);
     this.top = mark;
   }
 

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openObject, type Abi } from '../../src/elf/index.js';
-import { ExecutionContext, loadObject, type ExecutionContextOptions, type LoadedObject } from '../../src/runtime/index.js';
+import { ExecutionContext, loadObject, type EngineName, type ExecutionContextOptions, type LoadedObject } from '../../src/runtime/index.js';
 import { REPO_ROOT } from './shared.js';
 
 export const EXAMPLES = join(REPO_ROOT, 'examples');
@@ -17,9 +17,9 @@ export function packet(name: string): Uint8Array {
   return Uint8Array.from(text.trim().split(/\s+/), (h) => Number.parseInt(h, 16));
 }
 
-export function loadExample(name: string, options: ExecutionContextOptions & { abi?: Abi } = {}): { object: LoadedObject; context: ExecutionContext } {
+export function loadExample(name: string, options: ExecutionContextOptions & { abi?: Abi; engine?: EngineName } = {}): { object: LoadedObject; context: ExecutionContext } {
   const context = new ExecutionContext({ memory: { initialPages: 4 }, ...options });
-  const object = loadObject(openObject(example(name), { abi: options.abi, path: name }), context);
+  const object = loadObject(openObject(example(name), { abi: options.abi, path: name }), context, { engine: options.engine ?? exampleEngine });
   return { object, context };
 }
 
@@ -31,3 +31,9 @@ export const u32 = (n: number): Uint8Array => {
 
 export const u64le = (bytes: Uint8Array | undefined, at = 0): bigint | undefined =>
   bytes === undefined ? undefined : new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(at, true);
+
+/** The engine loadExample uses unless told otherwise: tests run the examples on each in turn. */
+let exampleEngine: EngineName = 'jit';
+export function useEngine(engine: EngineName): void {
+  exampleEngine = engine;
+}

@@ -4,6 +4,7 @@ import { runDemo, summaryText } from '../../demo/demo.js';
 import { UsageError } from '../errors.js';
 import { programListing } from '../listing.js';
 import { PACKAGE_ROOT } from '../package-root.js';
+import { parseEngine } from './conformance.js';
 
 export interface DemoCommandOptions {
   phaseSeconds: string;
@@ -11,6 +12,7 @@ export interface DemoCommandOptions {
   flooders: string;
   queryRate: string;
   port: string;
+  engine: string;
   json?: boolean;
 }
 
@@ -37,7 +39,7 @@ export async function demoCommand(options: DemoCommandOptions, out: (s: string) 
   });
   try {
     const summary = await runDemo({
-      phaseSeconds, rate, flooders, queryRate, port, live, out, stop,
+      phaseSeconds, rate, flooders, queryRate, port, live, out, stop, engine: parseEngine(options.engine),
       examples: join(PACKAGE_ROOT, 'examples'),
       explain: (spec, write) => {
         const program = spec.programs[0];

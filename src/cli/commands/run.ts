@@ -10,6 +10,7 @@ import { openObjectFile, parseAbi, selectProgram } from '../object-file.js';
 import { readFileOrFail } from '../program-file.js';
 import { didYouMean } from '../suggest.js';
 import { mapTypeName } from './sections.js';
+import { parseEngine } from './conformance.js';
 
 export interface RunOptions {
   data?: string;
@@ -25,6 +26,7 @@ export interface RunOptions {
   set?: string[];
   dump?: string[] | boolean;
   json?: boolean;
+  engine: string;
 }
 
 function positiveInteger(text: string, what: string, min = 1): number {
@@ -70,7 +72,7 @@ export function runCommand(file: string, programName: string | undefined, option
   if (cpu >= cpus) throw new UsageError(`--cpu ${cpu} does not exist with --cpus ${cpus}`);
 
   const context = new ExecutionContext({ cpus });
-  const object = loadObject(spec, context, { programs: [programSpec.name], programType: options.type });
+  const object = loadObject(spec, context, { programs: [programSpec.name], programType: options.type, engine: parseEngine(options.engine) });
   seedMaps(object, options.set ?? []);
   const program = object.program(programSpec.name);
   const result = program.testRun({ data, ctx, repeat, cpu });
@@ -103,7 +105,8 @@ export function runCommand(file: string, programName: string | undefined, option
   }
   const name = result.returnName === undefined ? '' : ` (${result.returnName})`;
   out(`${program.name} (${program.type}, section ${program.section}, ${program.engine}): returned ${result.returnValue}${name}\n`);
-  out(`  ${result.instructions} instructions executed, ${(result.durationNs / 1000).toFixed(2)} µs per run (mean of ${repeat})\n`);
+  const executed = result.instructions === undefined ? '' : `${result.instructions} instructions executed, `;
+  out(`  ${executed}${(result.durationNs / 1000).toFixed(2)} µs per run (mean of ${repeat})\n`);
   if (result.data !== undefined) {
     const same = data !== undefined && result.data.length === data.length && result.data.every((b, i) => b === data[i]);
     out(`  data out: ${result.data.length} bytes${same ? ' (unchanged)' : ''}${options.out !== undefined ? ` -> ${options.out}` : ''}\n`);
