@@ -45,7 +45,7 @@ test('run test-runs a program on a packet file and shows return value, data and 
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /drop_empty_udp \(xdp, section xdp, jit\): returned 1 \(XDP_DROP\)/);
   const interpreted = ebpf('run', 'examples/droppacket.o', 'xdp', '--data', packetFile('udp_dns_empty'), '--engine', 'interpreter');
-  assert.match(interpreted.stdout, /\(xdp, section xdp, interpreter\): returned 1 \(XDP_DROP\)\n  \d+ instructions executed/);
+  assert.match(interpreted.stdout, /\(xdp, section xdp, interpreter\): returned 1 \(XDP_DROP\)\n {2}\d+ instructions executed/);
   assert.match(r.stdout, /map dropped_packet_map \(array\):\s*\n\s+0: 1/);
   assert.deepEqual(new Uint8Array(readFileSync(out)), packet('udp_dns_empty'));
   const json = JSON.parse(ebpf('run', 'examples/droppacket.o', '--data', packetFile('tcp_syn'), '--repeat', '10', '--json', '--dump', 'dropped_packet_map').stdout);
