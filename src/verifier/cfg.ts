@@ -1,0 +1,98 @@
+// The control-flow graph of a program at instruction level: successors, jump validation, loop
+// heads (targets of DFS back edges, where the analysis widens) and a reverse post-order used to
+// pick the next node to analyse.
+
+import type { Instruction } from '../isa/instruction.js';
+import { callTarget, jumpTarget } from '../isa/instruction.js';
+import { Violation } from './errors.js';
+
+export interface Cfg {
+  readonly byPc: ReadonlyMap<number, Instruction>;
+  /** Slot count: reaching this pc means falling off the end of the program. */
+  readonly end: number;
+  /** Intra-procedural successors (a local call falls through to the next instruction). */
+  readonly succ: ReadonlyMap<number, readonly number[]>;
+  readonly loopHeads: ReadonlySet<number>;
+  /** `from>to` for every back edge. */
+  readonly backEdges: ReadonlySet<string>;
+  readonly order: ReadonlyMap<number, number>;
+  readonly functionEntries: ReadonlySet<number>;
+}
+
+export interface AssumeEdges {
+  /** pc -> which edge of that conditional jump exists. */
+  readonly get: (pc: number) => 'taken' | 'fallthrough' | undefined;
+}
+
+export function isConditional(insn: Instruction): boolean {
+  return insn.spec.form === 'jmp-imm' || insn.spec.form === 'jmp-reg';
+}
+
+export function buildCfg(insns: readonly Instruction[], assumes: AssumeEdges): Cfg {
+  const byPc = new Map<number, Instruction>();
+  let end = 0;
+  for (const insn of insns) {
+    byPc.set(insn.pc, insn);
+    end = Math.max(end, insn.pc + insn.spec.slots);
+  }
+  const valid = (pc: number): boolean => byPc.has(pc) || pc === end;
+  const succ = new Map<number, number[]>();
+  const functionEntries = new Set<number>([insns[0]?.pc ?? 0]);
+  for (const insn of insns) {
+    const next = insn.pc + insn.spec.slots;
+    const out: number[] = [];
+    const form = insn.spec.form;
+    if (form === 'exit') {
+      // no successor inside the function
+    } else if (form === 'ja' || form === 'ja32') {
+      out.push(jumpTarget(insn));
+    } else if (isConditional(insn)) {
+      const edge = assumes.get(insn.pc);
+      if (edge !== 'taken') out.push(next);
+      if (edge !== 'fallthrough') out.push(jumpTarget(insn));
+    } else {
+      out.push(next);
+    }
+    if (form === 'call-local') {
+      const t = callTarget(insn);
+      if (!byPc.has(t)) throw new Violation('invalid-jump', `the local call at ${insn.pc} targets ${t}, which is not the start of an instruction`, insn.pc);
+      functionEntries.add(t);
+    }
+    for (const t of out) {
+      if (!valid(t)) throw new Violation('invalid-jump', `the jump at ${insn.pc} targets ${t}, which is not the start of an instruction`, insn.pc);
+    }
+    succ.set(insn.pc, [...new Set(out)]);
+  }
+  // Iterative DFS from every function entry: edges to a node on the stack are back edges.
+  const loopHeads = new Set<number>();
+  const backEdges = new Set<string>();
+  const post: number[] = [];
+  const state = new Map<number, 1 | 2>();
+  for (const entry of functionEntries) {
+    if (state.has(entry)) continue;
+    const stack: [number, number][] = [[entry, 0]];
+    state.set(entry, 1);
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1];
+      const out = succ.get(top[0]) ?? [];
+      if (top[1] < out.length) {
+        const t = out[top[1]++];
+        const st = state.get(t);
+        if (st === 1) {
+          loopHeads.add(t);
+          backEdges.add(`${top[0]}>${t}`);
+        } else if (st === undefined) {
+          state.set(t, 1);
+          stack.push([t, 0]);
+        }
+      } else {
+        state.set(top[0], 2);
+        post.push(top[0]);
+        stack.pop();
+      }
+    }
+  }
+  const order = new Map<number, number>();
+  post.reverse().forEach((pc, i) => order.set(pc, i));
+  return { byPc, end, succ, loopHeads, backEdges, order, functionEntries };
+}

@@ -1,0 +1,492 @@
+// The abstract state at one program point: per register a set of possible types with one
+// component per type (offsets for pointers, a signed/unsigned interval pair for numbers), the
+// stack (per-byte initialisation plus typed cells for what was stored), packet-size facts, the
+// caller frames of inlined local calls and, for the termination check, per-loop register deltas.
+//
+// A register that may have several types keeps one component per type, so `r1 += 4` on
+// `{ctx, packet}` moves both offsets; every check then has to hold for each possible type.
+
+import {
+  type Itv, type Num, eqItv, hull, itv, meet, normalize, showItv, topNum, widen, S64_MAX, S64_MIN,
+} from './interval.js';
+
+export const T = {
+  uninit: 1,
+  number: 2,
+  ctx: 4,
+  packet: 8,
+  stack: 16,
+  shared: 32,
+  map_fd: 64,
+  map_fd_programs: 128,
+  func: 256,
+  alloc_mem: 512,
+} as const;
+export type TypeName = keyof typeof T;
+export const TYPE_NAMES = Object.keys(T) as TypeName[];
+export const POINTER_TYPES = T.ctx | T.packet | T.stack | T.shared | T.alloc_mem;
+export const ALL_TYPES = (1 << TYPE_NAMES.length) - 1;
+
+export interface MapInfo {
+  readonly name: string;
+  readonly type: number;
+  readonly keySize: number;
+  readonly valueSize: number;
+  readonly maxEntries: number;
+  readonly readOnly: boolean;
+  readonly innerMap?: MapInfo;
+}
+
+/** What a packet pointer's offset is relative to: packet start, packet end, or metadata start. */
+export type PacketBase = 'data' | 'end' | 'meta' | 'mixed';
+
+export interface Reg {
+  readonly types: number;
+  readonly num: Num;
+  readonly ctx: Itv;
+  readonly stack: Itv;
+  readonly shared: Itv;
+  readonly pkt: Itv;
+  readonly alloc: Itv;
+  readonly func: Itv;
+  readonly pktBase: PacketBase;
+  /**
+   * Non-zero: the packet offset is `V + pkt` for the variable V of this id (State.pktVars), so
+   * pointers derived from one variable offset share what a bounds check proved about V.
+   */
+  readonly pktVar: number;
+  /**
+   * Frame a stack pointer was derived from (the stack offset of that frame's r10), or -1 when
+   * it may come from several. Accesses must stay within that frame: engines may lay frames out
+   * in any order, so crossing from one frame into another is never allowed.
+   */
+  readonly stackFrame: bigint;
+  /** Lower bound of the size of the shared region (map value). */
+  readonly sharedSize: bigint;
+  readonly sharedRO: boolean;
+  readonly allocSize: bigint;
+  /** The shared/alloc_mem pointer may be null. */
+  readonly nullable: boolean;
+  /** Registers with the same non-zero id hold the same possibly-null pointer. */
+  readonly nullId: number;
+  /**
+   * Number-only registers (and 8-byte spills) with the same non-zero id hold the same value, so
+   * what a branch learns about one holds for all (a copy is checked, the original is used).
+   */
+  readonly eqId: number;
+  readonly map?: MapInfo;
+}
+
+const OFF_TOP = itv(S64_MIN, S64_MAX);
+
+const BASE: Reg = {
+  types: 0, num: topNum(64), ctx: itv(0n), stack: itv(0n), shared: itv(0n), pkt: itv(0n), alloc: itv(0n),
+  func: itv(0n), pktBase: 'data', pktVar: 0, stackFrame: -1n, sharedSize: 0n, sharedRO: false, allocSize: 0n, nullable: false, nullId: 0, eqId: 0,
+};
+
+export const UNINIT: Reg = { ...BASE, types: T.uninit };
+/** Anything at all (including uninitialised). */
+export const TOP: Reg = { ...BASE, types: ALL_TYPES, ctx: OFF_TOP, stack: OFF_TOP, shared: OFF_TOP, pkt: OFF_TOP, alloc: OFF_TOP, func: OFF_TOP, pktBase: 'mixed', nullable: true };
+
+export function numberReg(num: Num = topNum(64)): Reg {
+  return { ...BASE, types: T.number, num };
+}
+
+export function pointerReg(type: TypeName, fields: Partial<Reg>): Reg {
+  return { ...BASE, ...fields, types: T[type] };
+}
+
+export const has = (r: Reg, t: number): boolean => (r.types & t) !== 0;
+export const only = (r: Reg, t: number): boolean => r.types !== 0 && (r.types & ~t) === 0;
+
+export function typeNames(types: number): TypeName[] {
+  return TYPE_NAMES.filter((n) => (types & T[n]) !== 0);
+}
+
+/** A register that may refer to one of several maps: checks use the most demanding of them. */
+export interface MapUnion extends MapInfo {
+  readonly alternatives: readonly MapInfo[];
+}
+
+const mapIds = new WeakMap<MapInfo, number>();
+let nextMapId = 1;
+const unions = new Map<string, MapUnion>();
+
+export function alternativesOf(m: MapInfo): readonly MapInfo[] {
+  return 'alternatives' in m ? (m as MapUnion).alternatives : [m];
+}
+
+function mapId(m: MapInfo): number {
+  let id = mapIds.get(m);
+  if (id === undefined) {
+    id = nextMapId++;
+    mapIds.set(m, id);
+  }
+  return id;
+}
+
+/** Joins map references into one canonical union object (so that equality stays identity). */
+export function joinMap(a: MapInfo | undefined, b: MapInfo | undefined): MapInfo | undefined {
+  if (a === b) return a;
+  if (a === undefined || b === undefined) return undefined;
+  const all = [...new Set([...alternativesOf(a), ...alternativesOf(b)])].sort((x, y) => mapId(x) - mapId(y));
+  if (all.length > 16) return undefined;
+  const key = all.map(mapId).join(',');
+  let u = unions.get(key);
+  if (u === undefined) {
+    const inners = all.map((m) => m.innerMap);
+    let inner: MapInfo | undefined = inners[0];
+    for (const m of inners.slice(1)) inner = joinMap(inner, m);
+    u = {
+      name: all.map((m) => m.name).join('|'),
+      type: all.every((m) => m.type === all[0].type) ? all[0].type : -1,
+      keySize: Math.max(...all.map((m) => m.keySize)),
+      valueSize: Math.max(...all.map((m) => m.valueSize)),
+      maxEntries: Math.min(...all.map((m) => m.maxEntries)),
+      readOnly: all.some((m) => m.readOnly),
+      ...(inner === undefined ? {} : { innerMap: inner }),
+      alternatives: all,
+    };
+    unions.set(key, u);
+  }
+  return u;
+}
+
+/** Least upper bound of two registers; `w` widens the intervals instead. */
+export function joinReg(a: Reg, b: Reg, w = false): Reg {
+  if (a.types === 0) return b;
+  if (b.types === 0) return a;
+  const comp = (t: number, key: 'ctx' | 'stack' | 'shared' | 'pkt' | 'alloc' | 'func'): Itv => {
+    if (!has(a, t)) return b[key];
+    if (!has(b, t)) return a[key];
+    return w ? widen(a[key], b[key], OFF_TOP) : hull(a[key], b[key]);
+  };
+  let num = a.num;
+  if (!has(a, T.number)) num = b.num;
+  else if (has(b, T.number)) {
+    num = w
+      ? { s: widen(a.num.s, b.num.s, itv(S64_MIN, S64_MAX)), u: widen(a.num.u, b.num.u, itv(0n, (1n << 64n) - 1n)) }
+      : { s: hull(a.num.s, b.num.s), u: hull(a.num.u, b.num.u) };
+    num = normalize(num) ?? topNum(64);
+  }
+  const shared = T.shared | T.alloc_mem;
+  const bothShared = has(a, shared) && has(b, shared);
+  const mapTypes = T.map_fd | T.map_fd_programs;
+  const bothMap = has(a, mapTypes) && has(b, mapTypes);
+  return {
+    types: a.types | b.types,
+    num,
+    ctx: comp(T.ctx, 'ctx'),
+    stack: comp(T.stack, 'stack'),
+    shared: comp(T.shared, 'shared'),
+    pkt: comp(T.packet, 'pkt'),
+    alloc: comp(T.alloc_mem, 'alloc'),
+    func: comp(T.func, 'func'),
+    stackFrame: !has(a, T.stack) ? b.stackFrame : !has(b, T.stack) ? a.stackFrame : a.stackFrame === b.stackFrame ? a.stackFrame : -1n,
+    pktVar: !has(a, T.packet) ? b.pktVar : !has(b, T.packet) ? a.pktVar : a.pktVar === b.pktVar ? a.pktVar : 0,
+    pktBase: !has(a, T.packet) ? b.pktBase : !has(b, T.packet) ? a.pktBase : a.pktBase === b.pktBase ? a.pktBase : 'mixed',
+    sharedSize: !has(a, T.shared) ? b.sharedSize : !has(b, T.shared) ? a.sharedSize : a.sharedSize < b.sharedSize ? a.sharedSize : b.sharedSize,
+    sharedRO: a.sharedRO || b.sharedRO,
+    allocSize: !has(a, T.alloc_mem) ? b.allocSize : !has(b, T.alloc_mem) ? a.allocSize : a.allocSize < b.allocSize ? a.allocSize : b.allocSize,
+    nullable: bothShared ? a.nullable || b.nullable : has(a, shared) ? a.nullable : b.nullable,
+    eqId: a.eqId === b.eqId && only(a, T.number) && only(b, T.number) ? a.eqId : 0,
+    nullId: bothShared ? (a.nullId === b.nullId ? a.nullId : 0) : has(a, shared) ? a.nullId : b.nullId,
+    map: bothMap ? joinMap(a.map, b.map) : has(a, mapTypes) ? a.map : b.map,
+  };
+}
+
+export function eqReg(a: Reg, b: Reg): boolean {
+  if (a.types !== b.types) return false;
+  if (has(a, T.number) && !(eqItv(a.num.s, b.num.s) && eqItv(a.num.u, b.num.u) && a.eqId === b.eqId)) return false;
+  if (has(a, T.ctx) && !eqItv(a.ctx, b.ctx)) return false;
+  if (has(a, T.stack) && !(eqItv(a.stack, b.stack) && a.stackFrame === b.stackFrame)) return false;
+  if (has(a, T.shared) && !(eqItv(a.shared, b.shared) && a.sharedSize === b.sharedSize && a.sharedRO === b.sharedRO)) return false;
+  if (has(a, T.packet) && !(eqItv(a.pkt, b.pkt) && a.pktBase === b.pktBase && a.pktVar === b.pktVar)) return false;
+  if (has(a, T.alloc_mem) && !(eqItv(a.alloc, b.alloc) && a.allocSize === b.allocSize)) return false;
+  if (has(a, T.func) && !eqItv(a.func, b.func)) return false;
+  if (has(a, T.shared | T.alloc_mem) && (a.nullable !== b.nullable || a.nullId !== b.nullId)) return false;
+  if (has(a, T.map_fd | T.map_fd_programs) && a.map !== b.map) return false;
+  return true;
+}
+
+export function showReg(r: Reg): string {
+  const parts: string[] = [];
+  const names = typeNames(r.types);
+  parts.push(names.length === 1 ? names[0] : `{${names.join(', ')}}`);
+  if (has(r, T.number)) parts.push(`s=${showItv(r.num.s)} u=${showItv(r.num.u)}`);
+  if (has(r, T.ctx)) parts.push(`ctx+${showItv(r.ctx)}`);
+  if (has(r, T.stack)) parts.push(`stack+${showItv(r.stack)}`);
+  if (has(r, T.packet)) parts.push(`${r.pktBase === 'data' ? 'packet' : r.pktBase === 'end' ? 'packet_end' : r.pktBase === 'meta' ? 'packet_meta' : 'packet?'}+${r.pktVar === 0 ? '' : `v${r.pktVar}+`}${showItv(r.pkt)}`);
+  if (has(r, T.shared)) parts.push(`map_value+${showItv(r.shared)} size=${r.sharedSize}${r.sharedRO ? ' ro' : ''}`);
+  if (has(r, T.alloc_mem)) parts.push(`alloc_mem+${showItv(r.alloc)} size=${r.allocSize}`);
+  if (has(r, T.shared | T.alloc_mem) && r.nullable) parts.push('or_null');
+  if (has(r, T.map_fd | T.map_fd_programs)) parts.push(r.map === undefined ? 'map=?' : `map=${r.map.name}`);
+  if (has(r, T.func)) parts.push(`func=${showItv(r.func)}`);
+  return parts.join(' ');
+}
+
+// --- stack -------------------------------------------------------------------------------------
+
+export const STACK_UNINIT = 0;
+export const STACK_NUMBER = 1;
+/** Initialised, but holds (part of) something other than a number. */
+export const STACK_OTHER = 2;
+
+export interface Cell {
+  readonly width: number;
+  readonly reg: Reg;
+}
+
+export interface Frame {
+  /** r6-r10 of the caller. */
+  readonly saved: readonly Reg[];
+  readonly frameTop: bigint;
+  /** Loop deltas of the caller at the call (r6-r10 keep theirs across the call). */
+  readonly deltas: ReadonlyMap<string, readonly (Itv | undefined)[]>;
+}
+
+export interface PacketVar {
+  readonly range: Itv;
+  readonly end: bigint;
+}
+
+/** No fact V + k <= packet_size is known. */
+export const NO_END = -(1n << 64n);
+
+/** The offset of a packet pointer relative to its base, with its variable part folded in. */
+export function pktTotal(s: State, r: Reg): Itv {
+  if (r.pktVar === 0) return r.pkt;
+  const v = s.pktVars.get(r.pktVar);
+  if (v === undefined) return itv(S64_MIN, S64_MAX);
+  return itv(v.range.lo + r.pkt.lo, v.range.hi + r.pkt.hi);
+}
+
+/** The same pointer without its link to a packet variable. */
+export function dropPktVar(s: State, r: Reg): Reg {
+  return r.pktVar === 0 || !has(r, T.packet) ? r : { ...r, pkt: pktTotal(s, r), pktVar: 0 };
+}
+
+/** Forgets packet variable `id` everywhere (a new value with this id is being created). */
+export function retirePktVar(s: State, id: number): void {
+  const fix = (r: Reg): Reg => (r.pktVar === id ? dropPktVar(s, r) : r);
+  for (let i = 0; i < s.regs.length; i++) s.regs[i] = fix(s.regs[i]);
+  for (const [at, c] of s.cells) if (c.reg.pktVar === id) s.cells.set(at, { width: c.width, reg: fix(c.reg) });
+  s.frames = s.frames.map((f) => ({ ...f, saved: f.saved.map(fix) }));
+  s.pktVars.delete(id);
+}
+
+export interface State {
+  readonly regs: Reg[];
+  readonly bytes: Uint8Array;
+  readonly cells: Map<number, Cell>;
+  /** Proven bounds of packet_size. */
+  pktLo: bigint;
+  pktHi: bigint;
+  /** Proven bounds of the metadata size (data - data_meta, i.e. -meta_offset). */
+  metaLo: bigint;
+  metaHi: bigint;
+  /** Stack offset of r10 in the current frame: accesses below frameTop - frameSize are out of bounds. */
+  frameTop: bigint;
+  frames: Frame[];
+  /** Variable packet offsets: possible values and the largest k proven to satisfy V + k <= packet_size. */
+  pktVars: Map<number, PacketVar>;
+  /** For each loop head on the current path: how far each register moved since the head. */
+  deltas: Map<string, (Itv | undefined)[]>;
+}
+
+export function cloneState(s: State): State {
+  return {
+    regs: s.regs.slice(),
+    bytes: s.bytes.slice(),
+    cells: new Map(s.cells),
+    pktLo: s.pktLo,
+    pktHi: s.pktHi,
+    metaLo: s.metaLo,
+    metaHi: s.metaHi,
+    frameTop: s.frameTop,
+    frames: s.frames.slice(),
+    deltas: new Map(s.deltas),
+    pktVars: new Map(s.pktVars),
+  };
+}
+
+function joinDeltas(
+  a: ReadonlyMap<string, readonly (Itv | undefined)[]>, b: ReadonlyMap<string, readonly (Itv | undefined)[]>, w: boolean,
+): Map<string, (Itv | undefined)[]> {
+  const deltas = new Map<string, (Itv | undefined)[]>();
+  for (const [head, da] of a) {
+    const db = b.get(head);
+    if (db === undefined) continue;
+    deltas.set(head, da.map((x, i) => {
+      const y = db[i];
+      if (x === undefined || y === undefined) return undefined;
+      return w ? (eqItv(x, y) ? x : undefined) : hull(x, y);
+    }));
+  }
+  return deltas;
+}
+
+const joinByte = (a: number, b: number): number => (a === b ? a : a === STACK_UNINIT || b === STACK_UNINIT ? STACK_UNINIT : STACK_OTHER);
+
+export function joinState(a: State, b: State, w = false): State {
+  // Registers linked to different packet variables on the two sides fall back to plain offsets.
+  const pair = (x: Reg, y: Reg): [Reg, Reg] => (x.pktVar === y.pktVar ? [x, y] : [dropPktVar(a, x), dropPktVar(b, y)]);
+  const regs = a.regs.map((r, i) => joinReg(...pair(r, b.regs[i]), w));
+  const bytes = new Uint8Array(a.bytes.length);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = joinByte(a.bytes[i], b.bytes[i]);
+  const cells = new Map<number, Cell>();
+  for (const [off, c] of a.cells) {
+    const d = b.cells.get(off);
+    if (d !== undefined && d.width === c.width) cells.set(off, { width: c.width, reg: joinReg(...pair(c.reg, d.reg), w) });
+  }
+  const deltas = joinDeltas(a.deltas, b.deltas, w);
+  const frames = a.frames.map((f, i) => ({
+    saved: f.saved.map((r, k) => joinReg(...pair(r, b.frames[i].saved[k]), w)),
+    frameTop: f.frameTop,
+    deltas: joinDeltas(f.deltas, b.frames[i].deltas, w),
+  }));
+  const pktVars = new Map<number, PacketVar>();
+  for (const [id, va] of a.pktVars) {
+    const vb = b.pktVars.get(id);
+    // A variable known on one side only is referenced only by values from that side.
+    if (vb === undefined) {
+      pktVars.set(id, va);
+      continue;
+    }
+    const end = va.end < vb.end ? va.end : vb.end;
+    pktVars.set(id, {
+      range: w ? widen(va.range, vb.range, itv(S64_MIN, S64_MAX)) : hull(va.range, vb.range),
+      end: w && end < va.end ? NO_END : end,
+    });
+  }
+  for (const [id, vb] of b.pktVars) if (!a.pktVars.has(id)) pktVars.set(id, vb);
+  const min = (x: bigint, y: bigint): bigint => (x < y ? x : y);
+  const max = (x: bigint, y: bigint): bigint => (x > y ? x : y);
+  return {
+    regs, bytes, cells, frames, deltas, pktVars, frameTop: a.frameTop,
+    pktLo: w && b.pktLo < a.pktLo ? 0n : min(a.pktLo, b.pktLo),
+    pktHi: w && b.pktHi > a.pktHi ? PACKET_MAX : max(a.pktHi, b.pktHi),
+    metaLo: w && b.metaLo < a.metaLo ? 0n : min(a.metaLo, b.metaLo),
+    metaHi: w && b.metaHi > a.metaHi ? PACKET_MAX : max(a.metaHi, b.metaHi),
+  };
+}
+
+export const PACKET_MAX = (1n << 32n) - 1n;
+
+export function eqState(a: State, b: State): boolean {
+  if (a.pktLo !== b.pktLo || a.pktHi !== b.pktHi || a.metaLo !== b.metaLo || a.metaHi !== b.metaHi) return false;
+  for (let i = 0; i < a.regs.length; i++) if (!eqReg(a.regs[i], b.regs[i])) return false;
+  for (let i = 0; i < a.bytes.length; i++) if (a.bytes[i] !== b.bytes[i]) return false;
+  if (a.cells.size !== b.cells.size) return false;
+  for (const [off, c] of a.cells) {
+    const d = b.cells.get(off);
+    if (d === undefined || d.width !== c.width || !eqReg(c.reg, d.reg)) return false;
+  }
+  if (!eqDeltas(a.deltas, b.deltas)) return false;
+  if (a.pktVars.size !== b.pktVars.size) return false;
+  for (const [id, va] of a.pktVars) {
+    const vb = b.pktVars.get(id);
+    if (vb === undefined || vb.end !== va.end || !eqItv(va.range, vb.range)) return false;
+  }
+  for (let i = 0; i < a.frames.length; i++) {
+    if (!eqDeltas(a.frames[i].deltas, b.frames[i].deltas)) return false;
+    for (let k = 0; k < a.frames[i].saved.length; k++) if (!eqReg(a.frames[i].saved[k], b.frames[i].saved[k])) return false;
+  }
+  return true;
+}
+
+function eqDeltas(a: ReadonlyMap<string, readonly (Itv | undefined)[]>, b: ReadonlyMap<string, readonly (Itv | undefined)[]>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [head, da] of a) {
+    const db = b.get(head);
+    if (db === undefined) return false;
+    for (let i = 0; i < da.length; i++) {
+      const x = da[i];
+      const y = db[i];
+      if ((x === undefined) !== (y === undefined) || (x !== undefined && y !== undefined && !eqItv(x, y))) return false;
+    }
+  }
+  return true;
+}
+
+/** Applies `f` to every register, spill and saved caller register. */
+export function mapValues(s: State, f: (r: Reg) => Reg): void {
+  for (let i = 0; i < s.regs.length; i++) s.regs[i] = f(s.regs[i]);
+  for (const [at, c] of s.cells) {
+    const r = f(c.reg);
+    if (r !== c.reg) s.cells.set(at, { width: c.width, reg: r });
+  }
+  s.frames = s.frames.map((fr) => ({ ...fr, saved: fr.saved.map(f) }));
+}
+
+/**
+ * Register `r` was just set to a copy of number register `q`: both join q's group of copies, or
+ * start a new group `id` (older values that had that id are no longer the same value).
+ */
+export function linkCopies(s: State, r: number, q: number, id: number): void {
+  const group = s.regs[q].eqId;
+  if (group !== 0) {
+    s.regs[r] = { ...s.regs[r], eqId: group };
+    return;
+  }
+  mapValues(s, (x) => (x.eqId === id ? { ...x, eqId: 0 } : x));
+  s.regs[r] = { ...s.regs[r], eqId: id };
+  s.regs[q] = { ...s.regs[q], eqId: id };
+}
+
+/** A branch refined register r to `num`: every copy of it learns the same. */
+export function refineCopies(s: State, r: number, num: Num): void {
+  const id = s.regs[r].eqId;
+  s.regs[r] = { ...s.regs[r], num };
+  if (id === 0) return;
+  mapValues(s, (x) => (x.eqId === id && only(x, T.number) ? { ...x, num } : x));
+}
+
+/** Drops the delta information of a register (its value changed in a way we do not follow). */
+export function forgetDelta(s: State, reg: number): void {
+  for (const [head, d] of s.deltas) {
+    if (d[reg] === undefined) continue;
+    const copy = d.slice();
+    copy[reg] = undefined;
+    s.deltas.set(head, copy);
+  }
+}
+
+export function shiftDelta(s: State, reg: number, by: Itv | undefined, from?: number): void {
+  for (const [head, d] of s.deltas) {
+    const base = d[from ?? reg];
+    const copy = d.slice();
+    copy[reg] = base === undefined || by === undefined ? undefined : itv(base.lo + by.lo, base.hi + by.hi);
+    s.deltas.set(head, copy);
+  }
+}
+
+export function showState(s: State): string {
+  const parts: string[] = [];
+  s.regs.forEach((r, i) => {
+    if (r.types !== T.uninit) parts.push(`r${i}: ${showReg(r)}`);
+  });
+  parts.push(`packet_size=[${s.pktLo}, ${s.pktHi}]`);
+  for (const [id, v] of s.pktVars) parts.push(`v${id}=${showItv(v.range)}${v.end === NO_END ? '' : ` v${id}+${v.end}<=packet_size`}`);
+  const init: string[] = [];
+  let i = 0;
+  while (i < s.bytes.length) {
+    if (s.bytes[i] === STACK_UNINIT) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j + 1 < s.bytes.length && s.bytes[j + 1] === s.bytes[i]) j++;
+    init.push(`s[${i}...${j}]=${s.bytes[i] === STACK_NUMBER ? 'number' : 'other'}`);
+    i = j + 1;
+  }
+  if (init.length > 0) parts.push(init.join(' '));
+  for (const [off, c] of [...s.cells].sort((x, y) => x[0] - y[0])) {
+    if (!has(c.reg, T.number) || c.reg.types !== T.number || c.reg.num.u.lo !== 0n || c.reg.num.u.hi !== (1n << BigInt(c.width * 8)) - 1n) {
+      parts.push(`cell[${off}:${c.width}]: ${showReg(c.reg)}`);
+    }
+  }
+  return parts.join('; ');
+}
+
+export { meet };

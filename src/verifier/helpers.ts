@@ -1,0 +1,234 @@
+// Helper calls: each argument is checked against the kind its prototype gives, memory arguments
+// are checked like accesses of the size the next argument says, and r0-r5 get their new values.
+
+import { type Itv, constNum, isConst, itv, showItv, topNum } from './domain/interval.js';
+import {
+  type MapInfo, type Reg, type State, T, UNINIT, forgetDelta, has, numberReg, only, pointerReg, showReg,
+  STACK_NUMBER, STACK_OTHER, STACK_UNINIT, alternativesOf, POINTER_TYPES, PACKET_MAX, pktTotal,
+} from './domain/state.js';
+import { fail } from './errors.js';
+import { checkStackRange, requireInit } from './memory.js';
+import type { ArgKind, HelperRule } from './program-type.js';
+import type { Env } from './transfer.js';
+
+const MAP_OF_MAPS = new Set([12, 13]);
+
+/** Checks that `size` bytes at the pointer in register r may be read (initialised) or written. */
+function checkRegion(s: State, env: Env, r: number, size: Itv, mode: 'read' | 'write', helper: string, allowNull: boolean): void {
+  const reg = requireInit(s, r);
+  const where = `${helper}: argument r${r}`;
+  if (allowNull && only(reg, T.number) && isConst(reg.num.u) && reg.num.u.lo === 0n) return;
+  if (has(reg, T.number | T.map_fd | T.map_fd_programs | T.func | T.ctx)) {
+    fail('bad-helper-argument', `${where} must point to stack, packet or map-value memory (it is ${showReg(reg)})`);
+  }
+  const n = size.hi;
+  if (has(reg, T.stack)) {
+    const lo = reg.stack.lo;
+    const hi = reg.stack.hi + n;
+    checkStackRange(s, env, reg, reg.stack, n, `${where}: ${n} bytes`);
+    if (mode === 'read') {
+      for (let i = Number(lo); i < Number(hi); i++) {
+        if (s.bytes[i] === STACK_UNINIT) fail('uninitialized-stack', `${where}: stack byte ${i} may be uninitialised`);
+        if (s.bytes[i] !== STACK_NUMBER) fail('pointer-leak', `${where}: stack byte ${i} holds part of a pointer, not a number`);
+      }
+    } else {
+      // The helper may overwrite any byte of the range with plain data: what was spilled there
+      // is gone. Only a buffer at a known place is known to be fully written.
+      const a = Number(lo);
+      const b = Number(hi);
+      for (const [at, cell] of s.cells) if (at < b && at + cell.width > a) s.cells.delete(at);
+      if (isConst(reg.stack) && only(reg, T.stack)) s.bytes.fill(STACK_NUMBER, a, b);
+    }
+  }
+  if (has(reg, T.packet)) {
+    const total = pktTotal(s, reg);
+    const v = reg.pktVar === 0 ? undefined : s.pktVars.get(reg.pktVar);
+    const ok = reg.pktBase === 'data' && total.lo >= 0n && (total.hi + n <= s.pktLo || (v !== undefined && reg.pkt.hi + n <= v.end));
+    if (!ok) fail('out-of-bounds-packet', `${where}: ${n} bytes at packet offset ${showItv(total)} are not proven to be within the packet (proven size ${s.pktLo})`);
+  }
+  if (has(reg, T.shared)) {
+    if (reg.nullable) fail('null-dereference', `${where} may be null`);
+    if (reg.shared.lo < 0n || reg.shared.hi + n > reg.sharedSize) {
+      fail('out-of-bounds-map-value', `${where}: ${n} bytes at map-value offset ${showItv(reg.shared)} exceed the value size ${reg.sharedSize}`);
+    }
+    if (mode === 'write' && reg.sharedRO) fail('write-to-read-only', `${where} points to read-only memory`);
+  }
+  if (has(reg, T.alloc_mem)) {
+    if (reg.nullable) fail('null-dereference', `${where} may be null`);
+    if (reg.alloc.lo < 0n || reg.alloc.hi + n > reg.allocSize) {
+      fail('out-of-bounds-alloc-mem', `${where}: ${n} bytes at offset ${showItv(reg.alloc)} exceed the allocation size ${reg.allocSize}`);
+    }
+  }
+}
+
+function sizeArg(s: State, r: number, helper: string, allowZero: boolean): Itv {
+  const reg = requireInit(s, r);
+  if (!only(reg, T.number)) fail('bad-helper-argument', `${helper}: the size in r${r} must be a number (${showReg(reg)})`);
+  const u = reg.num.u;
+  if (!allowZero && u.lo === 0n) fail('bad-helper-argument', `${helper}: the size in r${r} may be zero (${showItv(u)})`);
+  if (u.hi > 1n << 29n) fail('bad-helper-argument', `${helper}: the size in r${r} is not bounded (${showItv(u)})`);
+  return u;
+}
+
+function mapArg(s: State, r: number, helper: string, programs: boolean): MapInfo {
+  const reg = requireInit(s, r);
+  const t = programs ? T.map_fd_programs : T.map_fd;
+  if (!only(reg, t)) fail('bad-helper-argument', `${helper}: r${r} must be a ${programs ? 'program-array ' : ''}map (it is ${showReg(reg)})`);
+  if (reg.map === undefined) fail('bad-helper-argument', `${helper}: the map in r${r} differs between paths`);
+  return reg.map;
+}
+
+/** A helper call by id: checks the arguments and sets r0, clobbering r1-r5. */
+export function callHelper(s: State, env: Env, id: number, pc: number): void {
+  const rule: HelperRule | undefined = env.rules.helpers.get(id);
+  if (rule === undefined) fail('unknown-helper', `helper ${id} is not available to ${env.rules.name} programs`);
+  let map: MapInfo | undefined;
+  let allocSize = 0n;
+  const kinds: readonly ArgKind[] = rule.args;
+  for (let i = 0; i < kinds.length; i++) {
+    const r = i + 1;
+    const kind = kinds[i];
+    const next = kinds[i + 1];
+    const name = rule.name;
+    switch (kind) {
+      case 'anything': {
+        const reg = requireInit(s, r);
+        if (has(reg, POINTER_TYPES | T.func | T.map_fd | T.map_fd_programs)) fail('pointer-leak', `${name}: r${r} would pass a pointer where a plain value is expected (${showReg(reg)})`);
+        break;
+      }
+      case 'const_map_ptr': {
+        map = mapArg(s, r, name, false);
+        const allowed = rule.mapTypes;
+        const bad = allowed === undefined ? undefined : alternativesOf(map).find((m) => !allowed.includes(m.type));
+        if (bad !== undefined) fail('bad-helper-argument', `${name}: map ${bad.name} has type ${bad.type}; this helper needs type ${allowed?.join(' or ')}`);
+        break;
+      }
+      case 'const_prog_array_ptr':
+        map = mapArg(s, r, name, true);
+        break;
+      case 'ptr_to_map_key':
+      case 'ptr_to_map_value':
+      case 'ptr_to_uninit_map_value': {
+        if (map === undefined) fail('bad-helper-argument', `${name}: no map argument precedes r${r}`);
+        const n = BigInt(kind === 'ptr_to_map_key' ? map.keySize : map.valueSize);
+        checkRegion(s, env, r, itv(n), kind === 'ptr_to_uninit_map_value' ? 'write' : 'read', name, false);
+        break;
+      }
+      case 'ptr_to_mem':
+      case 'ptr_to_mem_or_null':
+      case 'ptr_to_uninit_mem':
+      case 'ptr_to_const_str': {
+        let size = itv(1n);
+        if (next === 'const_size' || next === 'const_size_or_zero') size = sizeArg(s, r + 1, name, next === 'const_size_or_zero');
+        checkRegion(s, env, r, size, kind === 'ptr_to_uninit_mem' ? 'write' : 'read', name, kind === 'ptr_to_mem_or_null');
+        break;
+      }
+      case 'const_size':
+      case 'const_size_or_zero':
+        sizeArg(s, r, name, kind === 'const_size_or_zero');
+        break;
+      case 'const_alloc_size_or_zero': {
+        const u = sizeArg(s, r, name, true);
+        if (!isConst(u)) fail('bad-helper-argument', `${name}: the size in r${r} must be a constant (${showItv(u)})`);
+        allocSize = u.lo;
+        break;
+      }
+      case 'ptr_to_ctx': {
+        const reg = requireInit(s, r);
+        if (!only(reg, T.ctx) || reg.ctx.lo !== 0n || reg.ctx.hi !== 0n) fail('bad-helper-argument', `${name}: r${r} must be the context pointer itself (it is ${showReg(reg)})`);
+        break;
+      }
+      case 'ptr_to_stack_or_null': {
+        const reg = requireInit(s, r);
+        const isNull = only(reg, T.number) && isConst(reg.num.u) && reg.num.u.lo === 0n;
+        if (!isNull && !only(reg, T.stack)) fail('bad-helper-argument', `${name}: r${r} must be a stack pointer or 0 (it is ${showReg(reg)})`);
+        break;
+      }
+      case 'ptr_to_alloc_mem': {
+        const reg = requireInit(s, r);
+        if (!only(reg, T.alloc_mem) || reg.nullable || reg.alloc.lo !== 0n || reg.alloc.hi !== 0n) {
+          fail('bad-helper-argument', `${name}: r${r} must be the unmodified, null-checked result of an allocating helper (it is ${showReg(reg)})`);
+        }
+        break;
+      }
+      case 'ptr_to_spin_lock': {
+        const reg = requireInit(s, r);
+        if (!only(reg, T.shared) || reg.nullable) fail('bad-helper-argument', `${name}: r${r} must be a null-checked map value (it is ${showReg(reg)})`);
+        break;
+      }
+      case 'ptr_to_func':
+        fail('unsupported', `${name}: callbacks are not analysed yet, so programs passing one are rejected`);
+    }
+  }
+  let r0: Reg;
+  const nullId = pc + 1;
+  switch (rule.ret) {
+    case 'void':
+      r0 = UNINIT;
+      break;
+    case 'integer':
+      r0 = numberReg(rule.retRange === undefined ? topNum(64) : { s: itv(rule.retRange[0], rule.retRange[1]), u: itv(rule.retRange[0], rule.retRange[1]) });
+      break;
+    case 'ptr_to_map_value_or_null':
+      if (map === undefined) return fail('bad-helper-argument', `${rule.name}: no map argument`);
+      if (alternativesOf(map).some((m) => MAP_OF_MAPS.has(m.type)) && !MAP_OF_MAPS.has(map.type)) {
+        fail('bad-helper-argument', `${rule.name}: r1 may be a map of maps or a plain map (${map.name})`);
+      }
+      if (MAP_OF_MAPS.has(map.type)) {
+        // The inner map or null: a map reference that is still mixed with the number 0.
+        r0 = { ...pointerReg('map_fd', { map: map.innerMap }), types: T.map_fd | T.number, num: constNum(0n) };
+      } else {
+        // With several possible maps the value is as large as the smallest of them.
+        const size = Math.min(...alternativesOf(map).map((m) => m.valueSize));
+        r0 = pointerReg('shared', { shared: itv(0n), sharedSize: BigInt(size), sharedRO: map.readOnly, nullable: true, nullId });
+      }
+      break;
+    case 'ptr_to_alloc_mem_or_null':
+      r0 = pointerReg('alloc_mem', { alloc: itv(0n), allocSize, nullable: true, nullId });
+      break;
+  }
+  // A fresh possibly-null pointer: older values from this call site are no longer the same one.
+  const strip = (x: Reg): Reg => (x.nullId === nullId ? { ...x, nullId: 0 } : x);
+  for (let r = 6; r <= 9; r++) s.regs[r] = strip(s.regs[r]);
+  s.frames = s.frames.map((f) => ({ ...f, saved: f.saved.map(strip) }));
+  for (const [off, c] of s.cells) if (c.reg.nullId === nullId) s.cells.set(off, { width: c.width, reg: strip(c.reg) });
+  if (rule.changesPacket) invalidatePacket(s);
+  // Submitting or discarding a reservation ends it: no copy of the pointer may be used after.
+  if (kinds.includes('ptr_to_alloc_mem')) invalidateTypes(s, T.alloc_mem);
+  s.regs[0] = r0;
+  for (let r = 1; r <= 5; r++) s.regs[r] = UNINIT;
+  for (let r = 0; r <= 5; r++) forgetDelta(s, r);
+}
+
+/** Makes every value that may have one of `types` unusable (registers, spills, caller frames). */
+function invalidateTypes(s: State, types: number): void {
+  const fix = (r: Reg): Reg => (has(r, types) ? UNINIT : r);
+  for (let i = 0; i < s.regs.length; i++) s.regs[i] = fix(s.regs[i]);
+  s.frames = s.frames.map((f) => ({ ...f, saved: f.saved.map(fix) }));
+  for (const [at, c] of s.cells) {
+    if (!has(c.reg, types)) continue;
+    s.cells.delete(at);
+    s.bytes.fill(STACK_OTHER, at, at + c.width);
+  }
+}
+
+/** After the packet moved: no packet pointer may be used, and nothing is known about its size. */
+function invalidatePacket(s: State): void {
+  invalidateTypes(s, T.packet);
+  s.pktLo = 0n;
+  s.pktHi = PACKET_MAX;
+  s.metaLo = 0n;
+  s.metaHi = PACKET_MAX;
+  s.pktVars.clear();
+}
+
+/** callx: the register must hold one known helper id. */
+export function helperIdOf(s: State, r: number): number {
+  const reg = requireInit(s, r);
+  if (!only(reg, T.number) || !isConst(reg.num.u) || reg.num.u.hi > 0x7fffffffn) {
+    fail('bad-helper-argument', `callx: r${r} must hold a single known helper id (it is ${showReg(reg)})`);
+  }
+  return Number(reg.num.u.lo);
+}
+
+export { numberReg };

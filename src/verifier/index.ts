@@ -1,0 +1,468 @@
+// A sound static analyzer for eBPF programs, in the style of PREVAIL: abstract interpretation over
+// the control-flow graph.
+//
+// Design
+// - cfg.ts builds instruction-level successors, validates jump targets and finds loop heads (DFS
+//   back-edge targets). Local (bpf-to-bpf) calls are inlined: an analysis node is (call stack, pc),
+//   so a function is analysed once per calling context, as PREVAIL does.
+// - domain/interval.ts: signed and unsigned interval views of 64-bit values with the machine
+//   arithmetic of eBPF (wrap-around, 32-bit sub-registers). domain/state.ts: per register a set of
+//   possible types with one component per type (pointer offsets, number intervals), the stack as
+//   per-byte initialisation plus typed cells (8-byte spills keep pointers), packet_size and
+//   metadata-size bounds learned from pointer comparisons, null-check identities, caller frames.
+// - transfer.ts / memory.ts / helpers.ts: one transfer function per instruction form; each check
+//   that fails throws a Violation with a stable code (errors.ts). The path stops there, so one root
+//   cause gives one error.
+// - This file runs a worklist fixpoint (priority: reverse post-order), joins at merge points,
+//   widens at loop heads after a few exact iterations, and, with `termination`, proves each loop
+//   bounded by a ranking register: one that moves by at least 1 in the same direction on every
+//   back edge (tracked as per-loop deltas in the state) and is bounded on the back edges.
+// - Anything unexpected (an exception, a budget overrun) is a rejection ('verifier-limit'), never
+//   an acceptance.
+
+import type { Instruction } from '../isa/instruction.js';
+import { callTarget } from '../isa/instruction.js';
+import { formatInstruction } from '../isa/disassemble.js';
+import { type Itv, S64_MAX, S64_MIN, itv } from './domain/interval.js';
+import {
+  type MapInfo, type Reg, type State, PACKET_MAX, T, UNINIT, cloneState, eqState, joinState, only,
+  pointerReg, showReg, showState,
+} from './domain/state.js';
+import { type Cfg, buildCfg } from './cfg.js';
+import { type ErrorCode, Violation } from './errors.js';
+import { callHelper, helperIdOf } from './helpers.js';
+import type { ProgramTypeRules } from './program-type.js';
+import type { LoopBound, VerificationReport, VerifierError } from './report.js';
+import { type Env, type MapRef, alu, assume, atomic, checkExit, lddw, legacyLoad, load, store } from './transfer.js';
+
+export * from './program-type.js';
+export * from './report.js';
+export { ERROR_CODES, type ErrorCode } from './errors.js';
+export type { MapInfo, State } from './domain/state.js';
+export type { MapRef } from './transfer.js';
+
+export interface VerifierInput {
+  readonly instructions: readonly Instruction[];
+  /** What each lddw of a map (by its pc) refers to. */
+  readonly maps: ReadonlyMap<number, MapRef>;
+  readonly programType: ProgramTypeRules;
+  /** Source line per pc (from BTF line info). */
+  readonly lineInfo?: readonly ({ fileName: string; line: number; column: number; lineText: string } | undefined)[];
+  /**
+   * Function entries (from BTF/symbols). Not needed yet: local-call targets are found from the
+   * code, and function pointers (callbacks) are rejected as unsupported.
+   */
+  readonly functionStarts?: ReadonlySet<number>;
+  /** Conditional jumps that only refine (PREVAIL's `assume`): the edge that exists. */
+  readonly assumptions?: readonly { readonly pc: number; readonly edge: 'taken' | 'fallthrough' }[];
+}
+
+export interface VerifierOptions {
+  /** Prove that every loop terminates. Default false. */
+  readonly termination?: boolean;
+  /** Division by a possibly-zero divisor is allowed (x/0 = 0, x%0 = x). Default true. */
+  readonly allowDivisionByZero?: boolean;
+  /** Byte order for be/le swaps. Default little-endian. */
+  readonly bigEndian?: boolean;
+  /** Record the invariant before each instruction. */
+  readonly verbose?: boolean;
+  /** Running past the last instruction is an exit (PREVAIL's tests) rather than an error. */
+  readonly fallOffIsExit?: boolean;
+  /** Entry state; default: r1 = context, r10 = top of the stack, everything else uninitialised. */
+  readonly entryState?: State;
+  /**
+   * PREVAIL's stack model: all call frames form one region and an access may reach into the
+   * frames of callers. Default false: an access must stay within the frame its pointer comes from.
+   */
+  readonly sharedStack?: boolean;
+  /** Budgets: node visits and wall-clock milliseconds. */
+  readonly maxSteps?: number;
+  readonly timeLimitMs?: number;
+}
+
+export const FRAME_SIZE = 512;
+export const MAX_FRAMES = 8;
+export const STACK_SIZE = FRAME_SIZE * MAX_FRAMES;
+const WIDEN_DELAY = 12;
+const MAX_LOOP_ITERATIONS = 100000;
+
+/** A state where every register is uninitialised, the stack is empty and nothing is known. */
+export function emptyState(): State {
+  return {
+    regs: Array.from({ length: 11 }, () => UNINIT),
+    bytes: new Uint8Array(STACK_SIZE),
+    cells: new Map(),
+    pktLo: 0n,
+    pktHi: PACKET_MAX,
+    metaLo: 0n,
+    metaHi: PACKET_MAX,
+    frameTop: BigInt(STACK_SIZE),
+    frames: [],
+    deltas: new Map(),
+    pktVars: new Map(),
+  };
+}
+
+/** The state a program starts in: r1 = context, r10 = frame pointer. */
+export function defaultEntryState(rules: ProgramTypeRules): State {
+  const s = emptyState();
+  s.regs[1] = pointerReg('ctx', { ctx: itv(0n) });
+  s.regs[10] = pointerReg('stack', { stack: itv(BigInt(STACK_SIZE)), stackFrame: BigInt(STACK_SIZE) });
+  // Without a data_meta field nothing precedes the packet; with one, the metadata size is unknown.
+  if (!rules.context.fields.some((f) => f.kind === 'packet_meta')) s.metaHi = 0n;
+  return s;
+}
+
+interface Node {
+  readonly key: string;
+  readonly calls: readonly number[];
+  readonly pc: number;
+  state: State;
+  visits: number;
+  queued: boolean;
+}
+
+class Heap {
+  private items: [number, Node][] = [];
+  push(p: number, n: Node): void {
+    const a = this.items;
+    a.push([p, n]);
+    let i = a.length - 1;
+    while (i > 0) {
+      const up = (i - 1) >> 1;
+      if (a[up][0] <= a[i][0]) break;
+      [a[up], a[i]] = [a[i], a[up]];
+      i = up;
+    }
+  }
+  pop(): Node | undefined {
+    const a = this.items;
+    if (a.length === 0) return undefined;
+    const top = a[0][1];
+    const last = a.pop() as [number, Node];
+    if (a.length > 0) {
+      a[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && a[l][0] < a[m][0]) m = l;
+        if (r < a.length && a[r][0] < a[m][0]) m = r;
+        if (m === i) break;
+        [a[m], a[i]] = [a[i], a[m]];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+function readRegisters(insn: Instruction | undefined, rules: ProgramTypeRules): number[] {
+  if (insn === undefined) return [0];
+  const f = insn.spec.form;
+  switch (f) {
+    case 'alu-imm': return insn.spec.op === 'mov' ? [] : [insn.dst];
+    case 'alu-reg': return insn.spec.op === 'mov' || insn.spec.op.startsWith('movsx') ? [insn.src] : [insn.dst, insn.src];
+    case 'neg': case 'endian': case 'st': case 'jmp-imm': case 'callx': return [insn.dst];
+    case 'ldx': return [insn.src];
+    case 'stx': case 'jmp-reg': return [insn.dst, insn.src];
+    case 'atomic': return insn.spec.op === 'atomic_cmpxchg' ? [insn.dst, insn.src, 0] : [insn.dst, insn.src];
+    case 'ldabs': return [6];
+    case 'ldind': return [6, insn.src];
+    case 'call': {
+      const n = rules.helpers.get(insn.imm)?.args.length ?? 5;
+      return [1, 2, 3, 4, 5].slice(0, n);
+    }
+    case 'exit': return [0];
+    default: return [];
+  }
+}
+
+/** Verifies a program; never throws. */
+export function verify(program: VerifierInput, options: VerifierOptions = {}): VerificationReport {
+  try {
+    return run(program, options);
+  } catch (e) {
+    const message = e instanceof Violation ? e.message : `internal error: ${e instanceof Error ? e.message : String(e)}`;
+    const code: ErrorCode = e instanceof Violation ? e.code : 'verifier-limit';
+    const pc = e instanceof Violation ? (e.pc ?? -1) : -1;
+    const insn = program.instructions.find((i) => i.pc === pc);
+    const instruction = insn === undefined ? '' : formatInstruction(insn, 'llvm');
+    return { ok: false, instructions: program.instructions.length, statesVisited: 0, errors: [{ code, pc, instruction, message, registers: {} }] };
+  }
+}
+
+function run(program: VerifierInput, options: VerifierOptions): VerificationReport {
+  const insns = program.instructions;
+  const rules = program.programType;
+  if (insns.length === 0) throw new Violation('no-exit', 'the program has no instructions');
+  const assumeMap = new Map((program.assumptions ?? []).map((a) => [a.pc, a.edge]));
+  const cfg: Cfg = buildCfg(insns, { get: (pc) => assumeMap.get(pc) });
+  const env: Env = {
+    rules, frameSize: FRAME_SIZE, stackSize: STACK_SIZE, allowDivisionByZero: options.allowDivisionByZero ?? true,
+    bigEndian: options.bigEndian ?? false, maps: program.maps, sharedStack: options.sharedStack ?? false,
+  };
+  const termination = options.termination ?? false;
+  const maxSteps = options.maxSteps ?? 2_000_000;
+  const deadline = Date.now() + (options.timeLimitMs ?? 20_000);
+
+  const nodes = new Map<string, Node>();
+  const heap = new Heap();
+  const errors = new Map<number, VerifierError>();
+  const backStates = new Map<string, State>(); // `${calls}|from>to` -> joined state on that back edge
+  let steps = 0;
+
+  const nodeFor = (calls: readonly number[], pc: number): Node => {
+    const key = `${calls.join('/')}|${pc}`;
+    let n = nodes.get(key);
+    if (n === undefined) {
+      n = { key, calls, pc, state: undefined as unknown as State, visits: 0, queued: false };
+      nodes.set(key, n);
+    }
+    return n;
+  };
+  const priority = (n: Node): number => (cfg.order.get(n.pc) ?? cfg.end) * (MAX_FRAMES + 1) + n.calls.length;
+
+  const propagate = (calls: readonly number[], pc: number, s: State): void => {
+    const n = nodeFor(calls, pc);
+    if (n.state === undefined) {
+      n.state = s;
+    } else {
+      const widenHere = cfg.loopHeads.has(pc) && n.visits >= WIDEN_DELAY;
+      const joined = joinState(n.state, s, widenHere);
+      if (eqState(joined, n.state)) return;
+      n.state = joined;
+    }
+    if (!n.queued) {
+      n.queued = true;
+      heap.push(priority(n), n);
+    }
+  };
+
+  const entry = options.entryState ?? defaultEntryState(rules);
+  propagate([], insns[0].pc, cloneState(entry));
+
+  const record = (node: Node, v: Violation, s: State): void => {
+    if (errors.has(node.pc)) return;
+    const insn = cfg.byPc.get(node.pc);
+    const registers: Record<string, string> = {};
+    for (const r of readRegisters(insn, rules)) registers[`r${r}`] = showReg(s.regs[r]);
+    const line = program.lineInfo?.[node.pc];
+    errors.set(node.pc, {
+      code: v.code, pc: node.pc, instruction: insn === undefined ? '(end of program)' : formatInstruction(insn, 'llvm'),
+      message: v.message, registers,
+      ...(line === undefined ? {} : { source: { file: line.fileName, line: line.line, column: line.column, text: line.lineText } }),
+      ...(node.calls.length > 0 ? { callStack: node.calls } : {}),
+    });
+  };
+
+  for (;;) {
+    const node = heap.pop();
+    if (node === undefined) break;
+    node.queued = false;
+    node.visits++;
+    if (++steps > maxSteps || (steps % 256 === 0 && Date.now() > deadline)) {
+      return limit(program, steps, `the analysis did not converge within its budget (${steps} states visited)`);
+    }
+    const s = cloneState(node.state);
+    if (termination && cfg.loopHeads.has(node.pc)) s.deltas.set(node.key, Array.from({ length: 11 }, () => itv(0n)));
+    try {
+      step(node, s);
+    } catch (e) {
+      if (e instanceof Violation) record(node, e, s);
+      else throw e;
+    }
+  }
+
+  function step(node: Node, s: State): void {
+    const { pc, calls } = node;
+    const insn = cfg.byPc.get(pc);
+    const out = (to: number, st: State, toCalls: readonly number[] = calls): void => {
+      if (termination && cfg.backEdges.has(`${pc}>${to}`) && toCalls === calls) {
+        const key = `${calls.join('/')}|${pc}>${to}`;
+        const old = backStates.get(key);
+        backStates.set(key, old === undefined ? cloneState(st) : joinState(old, st));
+      }
+      propagate(toCalls, to, st);
+    };
+    if (insn === undefined) {
+      if (!options.fallOffIsExit) throw new Violation('no-exit', `execution can run past the last instruction (pc ${pc})`);
+      return doExit(node, s, false);
+    }
+    const next = pc + insn.spec.slots;
+    switch (insn.spec.form) {
+      case 'alu-imm': case 'alu-reg': case 'neg': case 'endian':
+        alu(s, insn, env);
+        return out(next, s);
+      case 'lddw':
+        lddw(s, insn, env);
+        return out(next, s);
+      case 'ldx':
+        load(s, insn, env);
+        return out(next, s);
+      case 'st': case 'stx':
+        store(s, insn, env);
+        return out(next, s);
+      case 'atomic':
+        atomic(s, insn, env);
+        return out(next, s);
+      case 'ldabs': case 'ldind':
+        legacyLoad(s, insn);
+        return out(next, s);
+      case 'ja': case 'ja32':
+        return out((cfg.succ.get(pc) ?? [])[0], s);
+      case 'jmp-imm': case 'jmp-reg': {
+        const edge = assumeMap.get(pc);
+        const target = pc + 1 + insn.offset;
+        if (edge !== 'fallthrough') {
+          const t = assume(cloneState(s), insn, true);
+          if (t !== undefined) out(edge === undefined ? target : next, t);
+        }
+        if (edge !== 'taken') {
+          const f = assume(cloneState(s), insn, false);
+          if (f !== undefined) out(next, f);
+        }
+        return;
+      }
+      case 'call':
+        callHelper(s, env, insn.imm, pc);
+        return out(next, s);
+      case 'callx':
+        callHelper(s, env, helperIdOf(s, insn.dst), pc);
+        return out(next, s);
+      case 'call-btf':
+        throw new Violation('unsupported', `kfunc calls (call_btf ${insn.imm}) are not supported yet`);
+      case 'call-local':
+        return localCall(node, s, insn);
+      case 'exit':
+        return doExit(node, s);
+    }
+  }
+
+  function localCall(node: Node, s: State, insn: Instruction): void {
+    const target = callTarget(insn);
+    if (node.calls.length + 1 >= MAX_FRAMES) throw new Violation('invalid-call', 'too many call stack frames');
+    const active = [insns[0].pc, ...node.calls.map((c) => callTarget(cfg.byPc.get(c) as Instruction))];
+    if (active.includes(target)) throw new Violation('invalid-call', `illegal recursion: the function at ${target} is already active`);
+    s.frames.push({ saved: s.regs.slice(6, 11), frameTop: s.frameTop, deltas: new Map(s.deltas) });
+    const r10 = s.regs[10];
+    s.frameTop -= BigInt(FRAME_SIZE);
+    if (only(r10, T.stack)) s.regs[10] = { ...r10, stack: itv(r10.stack.lo - BigInt(FRAME_SIZE), r10.stack.hi - BigInt(FRAME_SIZE)), stackFrame: s.frameTop };
+    for (const key of [...s.deltas.keys()]) s.deltas.set(key, (s.deltas.get(key) ?? []).map(() => undefined));
+    propagate([...node.calls, node.pc], target, s);
+  }
+
+  function doExit(node: Node, s: State, explicit = true): void {
+    if (node.calls.length === 0) {
+      if (explicit) checkExit(s, env);
+      return;
+    }
+    const frame = s.frames.pop();
+    if (frame === undefined) throw new Error('frame stack underflow');
+    for (let r = 6; r <= 10; r++) s.regs[r] = frame.saved[r - 6];
+    for (let r = 1; r <= 5; r++) s.regs[r] = UNINIT;
+    // The callee's frame is gone: the next call may get different memory there.
+    const lo = Number(s.frameTop) - FRAME_SIZE;
+    const hi = Number(s.frameTop);
+    if (lo >= 0) s.bytes.fill(0, lo, hi);
+    for (const at of [...s.cells.keys()]) if (at >= lo && at < hi) s.cells.delete(at);
+    s.frameTop = frame.frameTop;
+    const site = node.calls[node.calls.length - 1];
+    // r6-r10 come back unchanged, so their distance from a loop head in the caller does too.
+    s.deltas.clear();
+    for (const [key, d] of frame.deltas) s.deltas.set(key, d.map((x, r) => (r >= 6 ? x : undefined)));
+    propagate(node.calls.slice(0, -1), site + 1, s);
+  }
+
+  let invariants: Map<number, string> | undefined;
+  if (options.verbose) {
+    const joined = new Map<number, State>();
+    for (const n of nodes.values()) {
+      if (n.state === undefined) continue;
+      const old = joined.get(n.pc);
+      joined.set(n.pc, old === undefined ? n.state : joinState(old, n.state));
+    }
+    invariants = new Map([...joined].sort((a, b) => a[0] - b[0]).map(([pc, st]) => [pc, showState(st)]));
+  }
+
+  let loopBounds: LoopBound[] | undefined;
+  if (termination && errors.size === 0) {
+    loopBounds = [];
+    const byHead = new Map<string, State[]>();
+    for (const [key, st] of backStates) {
+      const [calls, edge] = key.split('|');
+      const head = `${calls}|${edge.split('>')[1]}`;
+      byHead.set(head, [...(byHead.get(head) ?? []), st]);
+    }
+    for (const [head, states] of byHead) {
+      const headNode = nodes.get(head);
+      if (headNode === undefined) continue;
+      const bound = rankLoop(head, headNode.state, states);
+      const pc = Number(head.split('|')[1]);
+      if (bound === undefined) {
+        const v = new Violation('unbounded-loop', `the loop at ${pc} is not proven to terminate: no register moves by at least 1 in one direction on every iteration towards a bound reached within ${MAX_LOOP_ITERATIONS} iterations`);
+        record(headNode, v, headNode.state);
+      } else {
+        loopBounds.push({ pc, ...bound });
+      }
+    }
+  }
+
+  const statesVisited = steps;
+  if (errors.size > 0) {
+    return { ok: false, instructions: insns.length, statesVisited, errors: [...errors.values()].sort((a, b) => a.pc - b.pc), ...(invariants ? { invariants } : {}) };
+  }
+  return { ok: true, instructions: insns.length, statesVisited, ...(loopBounds ? { loopBounds } : {}), ...(invariants ? { invariants } : {}) };
+}
+
+/** The quantity of a register that a loop can count with: a number's value or a pointer's offset. */
+function measure(r: Reg): Itv | undefined {
+  if (only(r, T.number)) return r.num.s;
+  for (const [t, key] of [[T.stack, 'stack'], [T.packet, 'pkt'], [T.shared, 'shared'], [T.ctx, 'ctx']] as const) {
+    if (only(r, t)) return t === T.packet && r.pktVar !== 0 ? undefined : r[key];
+  }
+  return undefined;
+}
+
+function rankLoop(head: string, headState: State, backs: State[]): { iterations: number; register: string } | undefined {
+  let best: { iterations: number; register: string } | undefined;
+  for (let r = 0; r <= 10; r++) {
+    const at = measure(headState.regs[r]);
+    if (at === undefined) continue;
+    for (const dir of [1, -1] as const) {
+      let worst = 0n;
+      let ok = true;
+      for (const b of backs) {
+        const d = b.deltas.get(head)?.[r];
+        const v = measure(b.regs[r]);
+        if (d === undefined || v === undefined) {
+          ok = false;
+          break;
+        }
+        if (dir === 1 ? d.lo < 1n : d.hi > -1n) {
+          ok = false;
+          break;
+        }
+        // Each pass moves r by |d| >= step; on the back edge it is still within v.
+        const stepSize = dir === 1 ? d.lo : -d.hi;
+        const span = dir === 1 ? v.hi - at.lo : at.hi - v.lo;
+        if (v.hi >= S64_MAX || v.lo <= S64_MIN || at.lo <= S64_MIN || at.hi >= S64_MAX) {
+          ok = false;
+          break;
+        }
+        const n = span < 0n ? 1n : span / stepSize + 1n;
+        if (n > worst) worst = n;
+      }
+      if (!ok || worst > BigInt(MAX_LOOP_ITERATIONS)) continue;
+      if (best === undefined || Number(worst) < best.iterations) best = { iterations: Number(worst), register: `r${r}` };
+    }
+  }
+  return best;
+}
+
+function limit(program: VerifierInput, steps: number, message: string): VerificationReport {
+  return { ok: false, instructions: program.instructions.length, statesVisited: steps, errors: [{ code: 'verifier-limit', pc: -1, instruction: '', message, registers: {} }] };
+}
+
+export type { MapInfo as MapDescriptor };

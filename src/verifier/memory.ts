@@ -1,0 +1,226 @@
+// Checked loads and stores through a pointer register, for each type the register may have.
+
+import { type Itv, constNum, itv, normalize, sRange, topNum, uRange, showItv, unsignedTop } from './domain/interval.js';
+import {
+  type Reg, type State, T, TOP, has, joinReg, numberReg, pointerReg, pktTotal, STACK_NUMBER, STACK_OTHER, STACK_UNINIT,
+  only, showReg,
+} from './domain/state.js';
+import { fail } from './errors.js';
+import type { ProgramTypeRules } from './program-type.js';
+
+export interface MemEnv {
+  readonly rules: ProgramTypeRules;
+  /** Bytes one frame may use below its r10. */
+  readonly frameSize: number;
+  /** Size of the whole stack region (all frames). */
+  readonly stackSize: number;
+  /** PREVAIL's model: all frames are one region, accesses may cross into callers' frames. */
+  readonly sharedStack?: boolean;
+}
+
+export type AccessKind = 'read' | 'write';
+
+/**
+ * `n` bytes at stack offsets `off` must lie in the frame the pointer comes from. With
+ * `sharedStack` (PREVAIL's test model) frames form one region: from the current frame's bottom
+ * up to the top of the stack.
+ */
+export function checkStackRange(s: State, env: MemEnv, reg: Reg, off: Itv, n: bigint, what: string): void {
+  let lo: bigint;
+  let hi: bigint;
+  if (env.sharedStack) {
+    lo = s.frameTop - BigInt(env.frameSize);
+    hi = BigInt(env.stackSize);
+  } else {
+    if (reg.stackFrame < 0n) fail('out-of-bounds-stack', `${what}: the stack pointer may come from different call frames`);
+    lo = reg.stackFrame - BigInt(env.frameSize);
+    hi = reg.stackFrame;
+  }
+  if (off.lo < lo || off.hi + n > hi) fail('out-of-bounds-stack', `${what} at offset ${showItv(off)} is outside the frame [${lo}, ${hi})`);
+}
+
+const bytes = (w: number): string => `${w} byte${w === 1 ? '' : 's'}`;
+
+export function requireInit(s: State, r: number): Reg {
+  const reg = s.regs[r];
+  if (has(reg, T.uninit)) fail('uninitialized-register', `r${r} may be uninitialised here (${showReg(reg)})`);
+  return reg;
+}
+
+/** The number a load of `width` bytes yields when nothing more is known (`signed`: ldxs). */
+function loadedNumber(width: number, signed: boolean): Reg {
+  const bits = width * 8;
+  if (!signed) return numberReg(unsignedTop(bits));
+  return numberReg(normalize({ s: sRange(bits), u: uRange(64) }) ?? topNum(64));
+}
+
+/** A cell value re-read with the same width: numbers are zero- or sign-extended again. */
+function reread(cell: Reg, width: number, signed: boolean): Reg {
+  if (!only(cell, T.number) || width === 8) return cell;
+  const bits = BigInt(width * 8);
+  const u = cell.num.u;
+  if (!signed) return numberReg({ s: u, u });
+  const half = 1n << (bits - 1n);
+  if (u.hi < half) return numberReg({ s: u, u });
+  if (u.lo >= half) return numberReg(normalize({ s: itv(u.lo - (half << 1n), u.hi - (half << 1n)), u: uRange(64) }) ?? topNum(64));
+  return loadedNumber(width, true);
+}
+
+/** Truncates a number to what a `width`-byte store keeps. */
+function stored(value: Reg, width: number): Reg {
+  if (!only(value, T.number) || width === 8) return value;
+  const bits = BigInt(width * 8);
+  const u = value.num.u;
+  if (u.hi < 1n << bits) return numberReg({ s: u, u });
+  if (u.lo === u.hi) return numberReg(constNum(u.lo & ((1n << bits) - 1n)));
+  return numberReg(unsignedTop(width * 8));
+}
+
+function checkRange(off: Itv, width: number, lo: bigint, hi: bigint, code: Parameters<typeof fail>[0], what: string): void {
+  if (off.lo < lo || off.hi + BigInt(width) > hi) {
+    fail(code, `${what} access of ${bytes(width)} at offset ${showItv(off)} is outside [${lo}, ${hi})`);
+  }
+}
+
+function ctxAccess(env: MemEnv, off: Itv, width: number, kind: AccessKind, value: Reg | undefined, signed: boolean): Reg {
+  if (off.lo !== off.hi) fail('out-of-bounds-context', `context access at a variable offset ${showItv(off)}`);
+  const o = Number(off.lo);
+  if (o < 0 || o + width > env.rules.context.size) {
+    fail('out-of-bounds-context', `context access of ${bytes(width)} at offset ${o} is outside the ${env.rules.name} context (size ${env.rules.context.size})`);
+  }
+  const field = env.rules.context.fields.find((f) => o >= f.offset && o + width <= f.offset + f.size);
+  const overlapsPointer = env.rules.context.fields.some((f) => f.kind !== 'scalar' && o < f.offset + f.size && f.offset < o + width);
+  if (kind === 'read' && overlapsPointer && (field === undefined || o !== field.offset || width !== field.size || signed)) {
+    // Part of a packet pointer: the bits are readable but must never be usable as a number.
+    return TOP;
+  }
+  if (field === undefined) {
+    fail('out-of-bounds-context', `context access of ${bytes(width)} at offset ${o} does not fall within one field of the ${env.rules.name} context (size ${env.rules.context.size})`);
+  }
+  if (field.kind !== 'scalar') {
+    if (kind === 'write') fail('write-to-read-only', `the context field at offset ${field.offset} is a packet pointer and cannot be written`);
+    const base = field.kind === 'packet' ? 'data' : field.kind === 'packet_end' ? 'end' : 'meta';
+    return pointerReg('packet', { pkt: itv(0n), pktBase: base });
+  }
+  if (kind === 'write') {
+    if (field.readOnly) fail('write-to-read-only', `the context field at offset ${field.offset} is read-only`);
+    if (value !== undefined && !only(value, T.number)) fail('pointer-leak', `only numbers can be stored in the context (the value is ${showReg(value)})`);
+  }
+  return loadedNumber(width, signed);
+}
+
+function packetAccess(s: State, reg: Reg, width: number, kind: AccessKind, value: Reg | undefined, signed: boolean): Reg {
+  const off = pktTotal(s, reg);
+  const w = BigInt(width);
+  let ok: boolean;
+  let why: string;
+  const v = reg.pktVar === 0 ? undefined : s.pktVars.get(reg.pktVar);
+  switch (reg.pktBase) {
+    case 'data':
+      // Either the whole range fits in the proven size, or a check on the variable covers it.
+      ok = off.lo >= -s.metaLo && (off.hi + w <= s.pktLo || (v !== undefined && reg.pkt.hi + w <= v.end));
+      why = off.lo < -s.metaLo
+        ? `packet access of ${bytes(width)} at offset ${showItv(off)} may start before the packet (or its metadata)`
+        : `packet access of ${bytes(width)} at offset ${showItv(off)} is not proven to be before data_end: the largest proven packet size is ${s.pktLo}`;
+      break;
+    case 'end':
+      ok = off.hi + w <= 0n && off.lo >= -s.pktLo;
+      why = `packet access of ${bytes(width)} at data_end${off.lo < 0n ? '' : '+'}${showItv(off)} is not proven to lie within the packet (proven size ${s.pktLo})`;
+      break;
+    case 'meta':
+      ok = off.lo >= 0n && off.hi + w <= s.metaLo + s.pktLo;
+      why = `packet access of ${bytes(width)} at data_meta+${showItv(off)} is not proven to be before data_end: proven metadata size ${s.metaLo}, packet size ${s.pktLo}`;
+      break;
+    default:
+      ok = false;
+      why = 'packet pointer of unknown origin (data, data_end or data_meta differ between paths)';
+  }
+  if (!ok) fail('out-of-bounds-packet', why);
+  if (kind === 'write' && value !== undefined && !only(value, T.number)) {
+    fail('pointer-leak', `only numbers can be stored in packet memory (the value is ${showReg(value)})`);
+  }
+  return loadedNumber(width, signed);
+}
+
+function regionAccess(
+  nullable: boolean, off: Itv, size: bigint, readOnly: boolean, width: number, kind: AccessKind,
+  value: Reg | undefined, signed: boolean, what: string, code: 'out-of-bounds-map-value' | 'out-of-bounds-alloc-mem',
+): Reg {
+  if (nullable) fail('null-dereference', `the ${what} pointer may be null: compare it with 0 first`);
+  checkRange(off, width, 0n, size, code, `${what} (size ${size})`);
+  if (kind === 'write') {
+    if (readOnly) fail('write-to-read-only', `the ${what} is read-only`);
+    if (value !== undefined && !only(value, T.number)) fail('pointer-leak', `only numbers can be stored in a ${what} (the value is ${showReg(value)})`);
+  }
+  return loadedNumber(width, signed);
+}
+
+function stackRead(s: State, base: number, off: Itv, width: number, signed: boolean): Reg {
+  if (off.lo === off.hi) {
+    const cell = s.cells.get(Number(off.lo));
+    if (cell !== undefined && cell.width === width) return reread(cell.reg, width, signed);
+  }
+  let uninit = false;
+  let other = false;
+  for (let i = Number(off.lo); i < Number(off.hi) + width; i++) {
+    if (s.bytes[i] === STACK_UNINIT) uninit = true;
+    else if (s.bytes[i] === STACK_OTHER) other = true;
+  }
+  if (!uninit && !other) return loadedNumber(width, signed);
+  // A direct read through r10 is allowed to see garbage; the result is simply unusable.
+  if (base === 10) return TOP;
+  if (uninit) fail('uninitialized-stack', `stack bytes [${off.lo}, ${off.hi + BigInt(width)}) may be uninitialised`);
+  return fail('pointer-leak', `stack bytes [${off.lo}, ${off.hi + BigInt(width)}) hold part of a pointer, not a number`);
+}
+
+export function stackWrite(s: State, off: Itv, width: number, value: Reg, strong: boolean): void {
+  // Only whole 8-byte spills can be reloaded as what they were; anything else reads back as
+  // bytes that are not a number (or, for a possibly uninitialised value, as uninitialised).
+  const kind = has(value, T.uninit) ? STACK_UNINIT : only(value, T.number) ? STACK_NUMBER : STACK_OTHER;
+  const keep = kind !== STACK_UNINIT && (width === 8 || only(value, T.number));
+  const lo = Number(off.lo);
+  const hi = Number(off.hi) + width;
+  for (const [at, cell] of s.cells) if (at < hi && at + cell.width > lo) s.cells.delete(at);
+  if (strong && off.lo === off.hi) {
+    s.bytes.fill(kind, lo, hi);
+    if (keep) s.cells.set(lo, { width, reg: stored(value, width) });
+    return;
+  }
+  for (let i = lo; i < hi; i++) {
+    if (kind === STACK_UNINIT) s.bytes[i] = STACK_UNINIT;
+    else if (s.bytes[i] !== kind && s.bytes[i] !== STACK_UNINIT) s.bytes[i] = STACK_OTHER;
+  }
+}
+
+/**
+ * Loads (`value` undefined) or stores `width` bytes at `regs[base] + offset`, checking the access
+ * for every type the base may have. Returns what a load yields.
+ */
+export function access(
+  s: State, env: MemEnv, base: number, offset: number, width: number, kind: AccessKind, value?: Reg, signed = false,
+): Reg {
+  const reg = requireInit(s, base);
+  if (has(reg, T.number | T.map_fd | T.map_fd_programs | T.func)) {
+    fail('invalid-memory-access', `r${base} is not proven to be a pointer to memory (${showReg(reg)})`);
+  }
+  if (kind === 'write' && value !== undefined && has(value, T.uninit) && !only(reg, T.stack)) {
+    fail('uninitialized-register', `the value stored may be uninitialised (${showReg(value)})`);
+  }
+  const o = BigInt(offset);
+  const add = (x: Itv): Itv => itv(x.lo + o, x.hi + o);
+  let out: Reg | undefined;
+  const join = (r: Reg): void => {
+    out = out === undefined ? r : joinReg(out, r);
+  };
+  if (has(reg, T.ctx)) join(ctxAccess(env, add(reg.ctx), width, kind, value, signed));
+  if (has(reg, T.packet)) join(packetAccess(s, { ...reg, pkt: add(reg.pkt) }, width, kind, value, signed));
+  if (has(reg, T.shared)) join(regionAccess(reg.nullable, add(reg.shared), reg.sharedSize, reg.sharedRO, width, kind, value, signed, 'map value', 'out-of-bounds-map-value'));
+  if (has(reg, T.alloc_mem)) join(regionAccess(reg.nullable, add(reg.alloc), reg.allocSize, false, width, kind, value, signed, 'allocated memory', 'out-of-bounds-alloc-mem'));
+  if (has(reg, T.stack)) {
+    const off = add(reg.stack);
+    checkStackRange(s, env, reg, off, BigInt(width), `stack access of ${bytes(width)}`);
+    if (kind === 'read') join(stackRead(s, base, off, width, signed));
+    else if (value !== undefined) stackWrite(s, off, width, value, only(reg, T.stack));
+  }
+  return out ?? TOP;
+}
