@@ -16,6 +16,7 @@ import { assembleCommand } from './commands/assemble.js';
 import { tourCommand } from './commands/tour.js';
 import { demoCommand } from './commands/demo.js';
 import { sectionsCommand } from './commands/sections.js';
+import { verificationCommand } from './commands/verification.js';
 import { mapDumpCommand, runCommand } from './commands/run.js';
 
 exitQuietlyOnClosedStdout();
@@ -87,6 +88,17 @@ function build(setStatus: (code: number) => void): Command {
       .option('--engine <engine>', 'jit (WebAssembly) or interpreter', 'jit')
       .option('--set <MAP:KEY=VALUE...>', 'seed a map entry before the run (integers, or hex:BYTES)')
       .option('--json', 'machine-readable output');
+
+  show
+    .command('verification')
+    .description('verify programs and explain any refusal (C line, failed condition, register state)')
+    .argument('<file>', 'eBPF object (.o)')
+    .argument('[section]', 'section or program (default: all)')
+    .option('--type <type>', 'program type (default: from the section name)')
+    .option('--abi <abi>', 'linux or efw (default: detected)')
+    .option('--verbose', 'print the invariant before each instruction')
+    .option('--json', 'machine-readable output')
+    .action((file: string, section: string | undefined, opts) => setStatus(verificationCommand(file, section, opts, out)));
 
   runOptions(
     program

@@ -5,6 +5,7 @@ import type { ProgramType } from './types.js';
 import { xdpProgramType } from './xdp.js';
 
 export * from './types.js';
+export { verifierRules, verifiableTypes } from './rules.js';
 export { xdpProgramType, createXdpFrameSlot, XDP_ACTIONS, XDP_PACKET_HEADROOM, type XdpFrameSlot } from './xdp.js';
 
 const SKB_TYPES = ['socket_filter', 'sched_cls', 'sched_act', 'cgroup_skb', 'sk_skb', 'lwt_in', 'lwt_out', 'lwt_xmit', 'lwt_seg6local', 'flow_dissector'];

@@ -1,28 +1,23 @@
-// Program types with no test-run support of their own (tracing, cgroup, …): r1 points at the
-// context bytes the user gives; with none, r1/r2 are the data buffer and its length.
+// Program types with no test-run support of their own (tracing, cgroup, …): r1 points at a
+// context region holding the bytes the user gives (`ctx`, else `data`), zero-filled up to at least
+// the size the verifier lets the program read, so a verified program stays inside it.
+import { verifierRules } from './rules.js';
 import type { ProgramType } from './types.js';
 
 export function rawProgramType(name: string): ProgramType {
   return {
     name,
-    contextSize: () => 0,
-    prepareRun(input, memory) {
-      const data = input.data ?? new Uint8Array(0);
-      const dataAt = data.length > 0 ? memory.alloc(data.length, 8) : 0;
-      if (data.length > 0) memory.write(dataAt, data);
-      let ctxAt = 0;
-      if (input.ctx !== undefined && input.ctx.length > 0) {
-        ctxAt = memory.alloc(input.ctx.length, 8);
-        memory.write(ctxAt, input.ctx);
-      }
+    contextSize: (abi) => verifierRules(name, abi)?.context.size ?? 0,
+    prepareRun(input, memory, abi) {
+      const bytes = input.ctx ?? input.data ?? new Uint8Array(0);
+      const size = Math.max(bytes.length, verifierRules(name, abi)?.context.size ?? 0, 8);
+      const ctx = memory.alloc(size, 8);
+      memory.write(ctx, bytes);
       return {
-        r1: ctxAt !== 0 ? ctxAt : dataAt,
-        r2: ctxAt !== 0 ? 0 : data.length,
-        packet: { address: dataAt, length: data.length },
-        collect: () => ({
-          data: data.length > 0 ? memory.read(dataAt, data.length) : undefined,
-          ctx: ctxAt !== 0 ? memory.read(ctxAt, input.ctx?.length ?? 0) : undefined,
-        }),
+        r1: ctx,
+        r2: bytes.length,
+        packet: { address: ctx, length: bytes.length },
+        collect: () => ({ ctx: memory.read(ctx, bytes.length) }),
       };
     },
   };

@@ -5,6 +5,7 @@ import type { Abi } from '../elf/spec.js';
 import type { HelperImplementation } from '../helpers/implementation.js';
 import type { HelperHost } from '../helpers/host.js';
 import type { LinearMemory } from '../vm/memory.js';
+import type { ProgramTypeRules } from '../verifier/index.js';
 
 export interface TestRunInput {
   /** Packet (or other data) the program sees. */
@@ -33,6 +34,8 @@ export interface ProgramType {
   helpers?(host: HelperHost): readonly HelperImplementation[];
   /** Name of a return value, for display (XDP_DROP…). */
   returnName?(value: bigint, abi: Abi): string | undefined;
+  /** What the verifier must know of this type (built-in types take theirs from rules.ts). */
+  verifierRules?(abi: Abi): ProgramTypeRules | undefined;
 }
 
 export class ProgramTypeError extends Error {

@@ -12,10 +12,10 @@ import { EFW_HELPERS, LINUX_HELPERS } from '../abi/index.js';
 import type { ExecutionContext } from './context.js';
 import { LoadedProgram, type EngineName } from './program.js';
 import { mapEntries, type MapEntry } from './typed-map.js';
+import { rulesFor, VerificationError, verifyProgram } from './verify.js';
+import { LoadError } from './errors.js';
 
-export class LoadError extends Error {
-  override readonly name = 'LoadError';
-}
+export { LoadError } from './errors.js';
 
 export interface LoadOptions {
   /** Load only these programs (by function or section name); default: all. */
@@ -140,6 +140,11 @@ export function loadObject(spec: ObjectSpec, context: ExecutionContext, options:
   const programs = new Map<string, LoadedProgram>();
   for (const p of selected) {
     const type = context.programTypes.get(options.programType ?? p.type);
+    // Only verified programs run (DESIGN.md): a program type the verifier has no rules for cannot load.
+    const rules = rulesFor(p, spec, type);
+    if (rules === undefined) throw new LoadError(`program ${p.name}: the verifier has no rules for program type ${type.name} (${spec.abi} ABI), so it cannot be loaded`);
+    const report = verifyProgram(spec, p, rules);
+    if (!report.ok) throw new VerificationError(p.name, report);
     const helpers = buildHelperRegistry(context.host, spec.abi, type.name, type.helpers?.(context.host) ?? []);
     let prepared: PreparedProgram;
     try {

@@ -84,3 +84,20 @@ test('object commands refuse bad arguments with one clear line and suggestions',
     assert.doesNotMatch(r.stderr, /\n\s+at /, `${args.join(' ')} printed a stack trace`);
   }
 });
+
+test('show verification explains a refusal with the C line, the failed condition and the registers', () => {
+  const refused = ebpf('show', 'verification', 'examples/droppacket_unsafe.o', 'xdp');
+  assert.equal(refused.status, 1);
+  assert.match(refused.stdout, /19: r1 = \*\(u16 \*\)\(r1 \+ 38\)\n\s+error out-of-bounds-packet: packet access of 2 bytes at offset 38 needs data \+ 40 <= data_end/);
+  assert.match(refused.stdout, /at \.\/examples\/droppacket_unsafe\.c:\d+:\d+: if \(udp->len/);
+  assert.match(refused.stdout, /r1 = packet/);
+  const passed = ebpf('show', 'verification', 'examples/droppacket.o');
+  assert.equal(passed.status, 0, passed.stdout);
+  assert.match(passed.stdout, /passed: verified: 36 instructions/);
+  const json = JSON.parse(ebpf('show', 'verification', 'examples/droppacket_unsafe.o', '--json').stdout);
+  assert.equal(json[0].ok, false);
+  assert.equal(json[0].errors[0].code, 'out-of-bounds-packet');
+  const verbose = ebpf('show', 'verification', 'examples/droppacket.o', '--verbose');
+  assert.match(verbose.stdout, /^ {2}5: /m, 'the invariant before each instruction');
+  assert.match(ebpf('show', 'verification', 'examples/droppacket.o', '--type', 'xpd').stderr, /no verifier rules for program type 'xpd' \(did you mean xdp\?\)/);
+});

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '../support/shared.js';
 import type { DemoSummary } from '../../src/demo/demo.js';
 
-test('npm start in short mode: droppacket stops the flood from reaching the server and DNS keeps answering', () => {
+test('npm start in short mode: droppacket stops the flood from reaching the server, DNS keeps answering, the unsafe variant is refused', () => {
   const r = spawnSync(process.execPath, [join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js'), 'demo', '--phase-seconds', '3', '--rate', '20000', '--query-rate', '50', '--json'], { encoding: 'utf8', timeout: 60_000 });
   assert.equal(r.status, 0, r.stderr);
   const summary = JSON.parse(r.stdout) as DemoSummary;
@@ -21,4 +21,6 @@ test('npm start in short mode: droppacket stops the flood from reaching the serv
   assert.ok(during.dnsAnsweredRatio > 0.9, `protected: DNS answered ${during.dnsAnsweredRatio}`);
   assert.ok(after.reachedServerPerSecond > 10_000, 'after detaching, the flood is back');
   assert.equal(after.droppedPerSecond, 0);
+  assert.equal(summary.unsafe?.refused, true, 'droppacket_unsafe.o is refused by the verifier');
+  assert.match(summary.unsafe?.report ?? '', /out-of-bounds-packet[\s\S]*droppacket_unsafe\.c:\d+:\d+: if \(udp->len/);
 });

@@ -1,5 +1,9 @@
 // `ebpf demo` (npm start): the DNS flood demo. See src/demo/demo.ts.
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { openObject } from '../../elf/index.js';
+import { ExecutionContext, loadObject, rulesFor, VerificationError, verifyProgram } from '../../runtime/index.js';
+import { formatReport } from '../../verifier/index.js';
 import { runDemo, summaryText } from '../../demo/demo.js';
 import { UsageError } from '../errors.js';
 import { programListing } from '../listing.js';
@@ -45,6 +49,21 @@ export async function demoCommand(options: DemoCommandOptions, out: (s: string) 
         const program = spec.programs[0];
         write(`$ ebpf show disassembly examples/droppacket.o ${program.section}\n`);
         for (const line of programListing(spec, program, { syntax: 'llvm' })) write(`  ${line}\n`);
+        write(`\n$ ebpf show verification examples/droppacket.o ${program.section}\n`);
+        const rules = rulesFor(program, spec);
+        const report = rules === undefined ? undefined : verifyProgram(spec, program, rules);
+        write(`  ${report === undefined ? 'no rules for this program type' : formatReport(report).replace(/\n/g, '\n  ')}\n`);
+      },
+      tryUnsafe: (path) => {
+        const spec = openObject(new Uint8Array(readFileSync(path)), { path });
+        try {
+          loadObject(spec, new ExecutionContext());
+          return { refused: false, report: `$ ebpf add program ${relative(process.cwd(), path)}\n  loaded: the verifier did NOT refuse it` };
+        } catch (e) {
+          if (!(e instanceof VerificationError)) throw e;
+          const text = formatReport(e.report).replace(/\n/g, '\n  ');
+          return { refused: true, report: `$ ebpf show verification ${relative(process.cwd(), path)}   # the same program without its UDP bounds check\n  refused:\n  ${text}` };
+        }
       },
     });
     out(live ? summaryText(summary) : JSON.stringify(summary, null, 2) + '\n');

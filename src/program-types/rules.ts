@@ -1,0 +1,159 @@
+// What the verifier must know of each program type, for both ABIs: the context a program gets in
+// r1 (size, which fields are packet pointers, which it may write), the helpers it may call (by the
+// ids of its ABI), and the values it may return. The verifier core knows none of this: it gets it
+// from here (DESIGN.md: a program type is a plain module).
+//
+// Context layouts of types ebpf-ts cannot run yet (kprobe, tracepoint…) are described so their
+// programs can be verified: the verifier keeps every access within the described size, and test
+// runs allocate at least that much context, so a verified program never reads outside its memory.
+import {
+  EFW_BIND_MD, EFW_BPF_SOCK_ADDR, EFW_BPF_SOCK_OPS, EFW_HELPERS, EFW_SAMPLE_CONTEXT, EFW_SOCK_ADDR_HELPERS,
+  EFW_XDP_HELPERS, EFW_XDP_MD, LINUX_BPF_SOCK_ADDR, LINUX_HELPER_IDS, LINUX_XDP_MD, efwHelperToLinux,
+  type ContextLayout,
+} from '../abi/index.js';
+import type { Abi } from '../elf/spec.js';
+import {
+  LINUX_SCHED_CLS, LINUX_SOCKET_FILTER, PORTABLE_HELPERS, SKB_HELPERS, XDP_HELPERS,
+  type ContextField, type HelperRule, type ProgramTypeRules,
+} from '../verifier/index.js';
+
+type Context = ProgramTypeRules['context'];
+
+/** A context from an ABI layout: packet pointer fields by the layout, `writable` fields by name. */
+function contextOf(layout: ContextLayout, writable: readonly string[] = []): Context {
+  const fields: ContextField[] = layout.fields.map((f) => {
+    const kind = f.offset === layout.data ? 'packet' : f.offset === layout.dataEnd ? 'packet_end' : f.offset === layout.dataMeta ? 'packet_meta' : 'scalar';
+    return { offset: f.offset, size: f.size, kind, readOnly: kind !== 'scalar' || !writable.includes(f.name) };
+  });
+  return { size: layout.size, fields };
+}
+
+/** A read-only context of plain numbers (pt_regs, tracepoint records, raw tracepoint args). */
+function scalars(size: number): Context {
+  return { size, fields: [{ offset: 0, size, kind: 'scalar', readOnly: true }] };
+}
+
+const rule = (name: string, args: HelperRule['args'], ret: HelperRule['ret'] = 'integer'): [number, HelperRule] => {
+  const id = LINUX_HELPER_IDS[name];
+  if (id === undefined) throw new Error(`no Linux helper ${name}`);
+  return [id, { name, args, ret }];
+};
+
+/** Helpers of tracing programs (kprobe, tracepoint, raw_tracepoint, perf_event). */
+const TRACING_HELPERS: ReadonlyMap<number, HelperRule> = new Map<number, HelperRule>([
+  ...PORTABLE_HELPERS,
+  rule('probe_read', ['ptr_to_uninit_mem', 'const_size_or_zero', 'anything']),
+  rule('probe_read_str', ['ptr_to_uninit_mem', 'const_size_or_zero', 'anything']),
+  rule('probe_read_user', ['ptr_to_uninit_mem', 'const_size_or_zero', 'anything']),
+  rule('probe_read_kernel', ['ptr_to_uninit_mem', 'const_size_or_zero', 'anything']),
+  rule('probe_read_user_str', ['ptr_to_uninit_mem', 'const_size_or_zero', 'anything']),
+  rule('probe_read_kernel_str', ['ptr_to_uninit_mem', 'const_size_or_zero', 'anything']),
+  rule('get_current_uid_gid', []),
+  rule('get_current_comm', ['ptr_to_uninit_mem', 'const_size']),
+  rule('get_current_task', []),
+  rule('perf_event_output', ['ptr_to_ctx', 'const_map_ptr', 'anything', 'ptr_to_mem', 'const_size_or_zero']),
+  rule('get_stackid', ['ptr_to_ctx', 'const_map_ptr', 'anything']),
+]);
+
+/** Helpers of socket-address, socket and sock_ops programs. */
+const SOCKET_HELPERS: ReadonlyMap<number, HelperRule> = new Map<number, HelperRule>([
+  ...PORTABLE_HELPERS,
+  rule('get_socket_cookie', ['ptr_to_ctx']),
+  rule('get_current_uid_gid', []),
+  rule('perf_event_output', ['ptr_to_ctx', 'const_map_ptr', 'anything', 'ptr_to_mem', 'const_size_or_zero']),
+]);
+
+const skbContext = LINUX_SOCKET_FILTER.context;
+const X86_64_PT_REGS = 21 * 8;
+
+const linux = (name: string, context: Context, helpers: ReadonlyMap<number, HelperRule>, returnRange?: readonly [bigint, bigint]): ProgramTypeRules => ({
+  name: `linux-${name}`,
+  context,
+  helpers,
+  returnRange,
+  checkReturn: true,
+});
+
+/** Linux program types by the names src/elf/section-names.ts gives them. */
+const LINUX_RULES: Readonly<Record<string, ProgramTypeRules>> = {
+  // Linux does not check XDP return values (an unknown one acts as XDP_ABORTED).
+  xdp: linux('xdp', contextOf(LINUX_XDP_MD), XDP_HELPERS),
+  socket_filter: LINUX_SOCKET_FILTER,
+  sched_cls: LINUX_SCHED_CLS,
+  sched_act: LINUX_SCHED_CLS,
+  cgroup_skb: linux('cgroup_skb', skbContext, SKB_HELPERS, [0n, 1n]),
+  sk_skb: linux('sk_skb', skbContext, SKB_HELPERS),
+  lwt_in: linux('lwt_in', skbContext, SKB_HELPERS),
+  lwt_out: linux('lwt_out', skbContext, SKB_HELPERS),
+  lwt_xmit: linux('lwt_xmit', skbContext, SKB_HELPERS),
+  lwt_seg6local: linux('lwt_seg6local', skbContext, SKB_HELPERS),
+  flow_dissector: linux('flow_dissector', skbContext, SKB_HELPERS),
+  kprobe: linux('kprobe', scalars(X86_64_PT_REGS), TRACING_HELPERS),
+  tracepoint: linux('tracepoint', scalars(512), TRACING_HELPERS),
+  raw_tracepoint: linux('raw_tracepoint', scalars(12 * 8), TRACING_HELPERS),
+  perf_event: linux('perf_event', scalars(X86_64_PT_REGS + 16), TRACING_HELPERS),
+  cgroup_sock_addr: linux('cgroup_sock_addr', contextOf(LINUX_BPF_SOCK_ADDR, ['user_ip4', 'user_ip6', 'user_port', 'msg_src_ip4', 'msg_src_ip6']), SOCKET_HELPERS, [0n, 1n]),
+  // struct bpf_sock: bound_dev_if, family, type, protocol, mark, priority… (u32 fields).
+  cgroup_sock: linux('cgroup_sock', { size: 80, fields: [{ offset: 0, size: 80, kind: 'scalar', readOnly: true }] }, SOCKET_HELPERS, [0n, 1n]),
+  // struct bpf_sock_ops: op, args/reply union, family, addresses, ports, TCP state (u32 fields).
+  sock_ops: linux('sock_ops', { size: 192, fields: [{ offset: 0, size: 4, kind: 'scalar', readOnly: true }, { offset: 4, size: 16, kind: 'scalar', readOnly: false }, { offset: 20, size: 172, kind: 'scalar', readOnly: true }] }, SOCKET_HELPERS),
+};
+
+/** ebpf-for-windows helpers under its own ids, with the prototypes of their Linux twins. */
+function efwHelpers(ownHelpers: readonly { id: number; name: string }[], programType: string): ReadonlyMap<number, HelperRule> {
+  const linuxRules = new Map<number, HelperRule>([...XDP_HELPERS, ...SKB_HELPERS, ...TRACING_HELPERS, ...SOCKET_HELPERS]);
+  const out = new Map<number, HelperRule>();
+  for (const h of [...EFW_HELPERS, ...ownHelpers]) {
+    const linuxId = efwHelperToLinux(h.id, programType);
+    const twin = linuxId === undefined ? undefined : linuxRules.get(linuxId);
+    if (twin === undefined) continue;
+    // trace_printk2..5 are Linux's trace_printk with 2..5 arguments: the rest are not read.
+    const count = /^trace_printk([2-5])$/.exec(h.name);
+    out.set(h.id, { ...twin, name: h.name, ...(count === null ? {} : { args: twin.args.slice(0, Number(count[1])) }) });
+  }
+  // EfW-only helpers with plain prototypes.
+  const own: [string, HelperRule['args']][] = [
+    ['memcpy_s', ['ptr_to_uninit_mem', 'const_size', 'ptr_to_mem', 'const_size']],
+    ['memmove_s', ['ptr_to_uninit_mem', 'const_size', 'ptr_to_mem', 'const_size']],
+    ['memcmp_s', ['ptr_to_mem', 'const_size', 'ptr_to_mem', 'const_size']],
+    ['memset', ['ptr_to_uninit_mem', 'const_size', 'anything']],
+    ['strnlen_s', ['ptr_to_mem', 'const_size']],
+    ['get_current_logon_id', ['ptr_to_ctx']],
+    ['is_current_admin', ['ptr_to_ctx']],
+    ['ktime_get_boot_ms', []],
+    ['ktime_get_ms', []],
+    ['get_current_process_start_key', []],
+    ['get_current_thread_create_time', []],
+  ];
+  for (const [name, args] of own) {
+    const h = EFW_HELPERS.find((x) => x.name === name);
+    if (h !== undefined) out.set(h.id, { name, args, ret: 'integer' });
+  }
+  return out;
+}
+
+const efw = (name: string, context: Context, helpers: ReadonlyMap<number, HelperRule>, returnRange?: readonly [bigint, bigint]): ProgramTypeRules => ({
+  name: `efw-${name}`,
+  context,
+  helpers,
+  returnRange,
+  checkReturn: true,
+});
+
+const EFW_RULES: Readonly<Record<string, ProgramTypeRules>> = {
+  xdp: efw('xdp', contextOf(EFW_XDP_MD), efwHelpers(EFW_XDP_HELPERS, 'XDP'), [1n, 3n]),
+  bind: efw('bind', contextOf(EFW_BIND_MD), efwHelpers([], 'BIND'), [0n, 3n]),
+  cgroup_sock_addr: efw('sock_addr', contextOf(EFW_BPF_SOCK_ADDR), efwHelpers(EFW_SOCK_ADDR_HELPERS, 'CGROUP_SOCK_ADDR'), [0n, 2n]),
+  sock_ops: efw('sockops', contextOf(EFW_BPF_SOCK_OPS), efwHelpers([], 'SOCK_OPS')),
+  sample: efw('sample', contextOf(EFW_SAMPLE_CONTEXT), efwHelpers([], 'SAMPLE')),
+};
+
+/** The verifier's rules for a program type, or undefined when ebpf-ts has none. */
+export function verifierRules(programType: string, abi: Abi): ProgramTypeRules | undefined {
+  return (abi === 'efw' ? EFW_RULES : LINUX_RULES)[programType];
+}
+
+/** Program types with rules, per ABI. */
+export function verifiableTypes(abi: Abi): string[] {
+  return Object.keys(abi === 'efw' ? EFW_RULES : LINUX_RULES);
+}

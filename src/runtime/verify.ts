@@ -1,0 +1,50 @@
+// Verification of a program from an opened object: the verifier gets the program's instructions,
+// what each map reference points at, its program type's rules and its source lines.
+import type { ObjectSpec, ProgramSpec, MapDefinition } from '../elf/spec.js';
+import { verifierRules } from '../program-types/rules.js';
+import type { ProgramType } from '../program-types/types.js';
+import { LoadError } from './errors.js';
+import { verify, formatReport, type MapInfo, type MapRef, type ProgramTypeRules, type VerificationReport, type VerifierOptions } from '../verifier/index.js';
+
+/** A program the verifier refused: loading it fails, with the verifier's report. */
+export class VerificationError extends LoadError {
+  override readonly name = 'VerificationError';
+  constructor(
+    readonly program: string,
+    readonly report: VerificationReport,
+  ) {
+    super(`program ${program} was refused by the verifier:\n${formatReport(report)}`);
+  }
+}
+
+function mapInfo(def: MapDefinition): MapInfo {
+  return {
+    name: def.name, type: def.type, keySize: def.keySize, valueSize: def.valueSize, maxEntries: def.maxEntries, readOnly: def.readOnly,
+    innerMap: def.innerMap === undefined ? undefined : mapInfo(def.innerMap),
+  };
+}
+
+/** The rules for `program`: its type module's own, else the built-in table; undefined if none. */
+export function rulesFor(program: ProgramSpec, spec: ObjectSpec, type?: ProgramType): ProgramTypeRules | undefined {
+  return type?.verifierRules?.(spec.abi) ?? verifierRules(type?.name ?? program.type, spec.abi);
+}
+
+/** Default checks for loading: everything, termination included. */
+export const LOAD_VERIFIER_OPTIONS: VerifierOptions = { termination: true };
+
+export function verifyProgram(spec: ObjectSpec, program: ProgramSpec, rules: ProgramTypeRules, options: VerifierOptions = LOAD_VERIFIER_OPTIONS): VerificationReport {
+  const maps = new Map<number, MapRef>();
+  for (const r of program.references) {
+    if (r.kind !== 'map' && r.kind !== 'map-value') continue;
+    const def = spec.maps.find((m) => m.name === r.map);
+    if (def === undefined) continue;
+    maps.set(r.pc, { kind: r.kind, offset: r.kind === 'map-value' ? r.offset : 0, map: mapInfo(def) });
+  }
+  return verify({
+    instructions: program.instructions,
+    maps,
+    programType: rules,
+    lineInfo: program.lineInfo,
+    functionStarts: new Set(program.functions.map((f) => f.pc)),
+  }, options);
+}
