@@ -192,8 +192,10 @@ function openElf(bytes: Uint8Array, options: OpenOptions): ObjectSpec {
 
 /** Opens an eBPF object. Every problem is an ObjectError (ElfError and BtfError are wrapped). */
 export function openObject(bytes: Uint8Array, options: OpenOptions = {}): ObjectSpec {
+  // A Node Buffer's slice() shares memory where Uint8Array's copies: work on a plain view.
+  const plain = Object.getPrototypeOf(bytes) === Uint8Array.prototype ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   try {
-    return openElf(bytes, options);
+    return openElf(plain, options);
   } catch (e) {
     if (e instanceof ObjectError) throw e;
     if (e instanceof ElfError) throw new ObjectError(`malformed ELF: ${e.message}`);

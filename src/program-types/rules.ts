@@ -53,14 +53,49 @@ const TRACING_HELPERS: ReadonlyMap<number, HelperRule> = new Map<number, HelperR
   rule('get_current_task', []),
   rule('perf_event_output', ['ptr_to_ctx', 'const_map_ptr', 'anything', 'ptr_to_mem', 'const_size_or_zero']),
   rule('get_stackid', ['ptr_to_ctx', 'const_map_ptr', 'anything']),
+  rule('get_stack', ['ptr_to_ctx', 'ptr_to_uninit_mem', 'const_size_or_zero', 'anything']),
+  rule('current_task_under_cgroup', ['const_map_ptr', 'anything']),
+  rule('perf_event_read', ['const_map_ptr', 'anything']),
+  rule('perf_event_read_value', ['const_map_ptr', 'anything', 'ptr_to_uninit_mem', 'const_size']),
+  rule('perf_prog_read_value', ['ptr_to_ctx', 'ptr_to_uninit_mem', 'const_size']),
+  rule('override_return', ['ptr_to_ctx', 'anything']),
+  rule('probe_write_user', ['anything', 'ptr_to_mem', 'const_size']),
+  rule('get_current_cgroup_id', []),
+  rule('trace_vprintk', ['ptr_to_mem', 'const_size', 'ptr_to_mem_or_null', 'const_size_or_zero']),
+  rule('get_attach_cookie', ['ptr_to_ctx']),
+  rule('get_ns_current_pid_tgid', ['anything', 'anything', 'ptr_to_uninit_mem', 'const_size']),
+  rule('ktime_get_boot_ns', []),
+  // A pointer to the current task the program may only pass on, never dereference here.
+  rule('get_current_task_btf', []),
 ]);
 
 /** Helpers of socket-address, socket and sock_ops programs. */
 const SOCKET_HELPERS: ReadonlyMap<number, HelperRule> = new Map<number, HelperRule>([
   ...PORTABLE_HELPERS,
+  rule('get_netns_cookie', ['ptr_to_ctx']),
+  rule('setsockopt', ['ptr_to_ctx', 'anything', 'anything', 'ptr_to_mem', 'const_size']),
+  rule('getsockopt', ['ptr_to_ctx', 'anything', 'anything', 'ptr_to_uninit_mem', 'const_size']),
+  rule('sock_ops_cb_flags_set', ['ptr_to_ctx', 'anything']),
+  rule('sock_map_update', ['ptr_to_ctx', 'const_map_ptr', 'ptr_to_map_key', 'anything']),
+  rule('get_current_pid_tgid', []),
+  rule('get_current_cgroup_id', []),
   rule('get_socket_cookie', ['ptr_to_ctx']),
   rule('get_current_uid_gid', []),
   rule('perf_event_output', ['ptr_to_ctx', 'const_map_ptr', 'anything', 'ptr_to_mem', 'const_size_or_zero']),
+]);
+
+/** Networking helpers of tc and socket-buffer programs beyond the common skb set. */
+const TC_HELPERS: ReadonlyMap<number, HelperRule> = new Map<number, HelperRule>([
+  ...SKB_HELPERS,
+  rule('skb_get_tunnel_key', ['ptr_to_ctx', 'ptr_to_uninit_mem', 'const_size', 'anything']),
+  rule('skb_set_tunnel_key', ['ptr_to_ctx', 'ptr_to_mem', 'const_size', 'anything']),
+  rule('fib_lookup', ['ptr_to_ctx', 'ptr_to_mem', 'const_size', 'anything']),
+  rule('redirect_neigh', ['anything', 'ptr_to_mem_or_null', 'const_size_or_zero', 'anything']),
+  rule('skb_under_cgroup', ['ptr_to_ctx', 'const_map_ptr', 'anything']),
+  rule('get_current_comm', ['ptr_to_uninit_mem', 'const_size']),
+  [LINUX_HELPER_IDS.skb_vlan_push, { name: 'skb_vlan_push', args: ['ptr_to_ctx', 'anything', 'anything'], ret: 'integer', changesPacket: true }],
+  [LINUX_HELPER_IDS.skb_change_type, { name: 'skb_change_type', args: ['ptr_to_ctx', 'anything'], ret: 'integer' }],
+  rule('get_netns_cookie', ['ptr_to_ctx']),
 ]);
 
 const skbContext = LINUX_SOCKET_FILTER.context;
@@ -77,12 +112,12 @@ const linux = (name: string, context: Context, helpers: ReadonlyMap<number, Help
 /** Linux program types by the names src/elf/section-names.ts gives them. */
 const LINUX_RULES: Readonly<Record<string, ProgramTypeRules>> = {
   // Linux does not check XDP return values (an unknown one acts as XDP_ABORTED).
-  xdp: linux('xdp', contextOf(LINUX_XDP_MD), XDP_HELPERS),
-  socket_filter: LINUX_SOCKET_FILTER,
-  sched_cls: LINUX_SCHED_CLS,
-  sched_act: LINUX_SCHED_CLS,
+  xdp: linux('xdp', contextOf(LINUX_XDP_MD), new Map([...XDP_HELPERS, rule('fib_lookup', ['ptr_to_ctx', 'ptr_to_mem', 'const_size', 'anything'])])),
+  socket_filter: linux('socket_filter', skbContext, TC_HELPERS),
+  sched_cls: linux('sched_cls', LINUX_SCHED_CLS.context, TC_HELPERS),
+  sched_act: linux('sched_act', LINUX_SCHED_CLS.context, TC_HELPERS),
   cgroup_skb: linux('cgroup_skb', skbContext, SKB_HELPERS, [0n, 1n]),
-  sk_skb: linux('sk_skb', skbContext, SKB_HELPERS),
+  sk_skb: linux('sk_skb', skbContext, new Map([...TC_HELPERS, rule('sk_redirect_map', ['ptr_to_ctx', 'const_map_ptr', 'anything', 'anything'])])),
   lwt_in: linux('lwt_in', skbContext, SKB_HELPERS),
   lwt_out: linux('lwt_out', skbContext, SKB_HELPERS),
   lwt_xmit: linux('lwt_xmit', skbContext, SKB_HELPERS),

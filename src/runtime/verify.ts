@@ -46,5 +46,6 @@ export function verifyProgram(spec: ObjectSpec, program: ProgramSpec, rules: Pro
     programType: rules,
     lineInfo: program.lineInfo,
     functionStarts: new Set(program.functions.map((f) => f.pc)),
+    functionPointers: new Map(program.references.flatMap((r) => (r.kind === 'function' ? [[r.pc, r.target] as [number, number]] : []))),
   }, options);
 }

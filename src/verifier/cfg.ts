@@ -4,6 +4,7 @@
 
 import type { Instruction } from '../isa/instruction.js';
 import { callTarget, jumpTarget } from '../isa/instruction.js';
+import { LddwSrc } from '../isa/opcodes.js';
 import { Violation } from './errors.js';
 
 export interface Cfg {
@@ -28,7 +29,12 @@ export function isConditional(insn: Instruction): boolean {
   return insn.spec.form === 'jmp-imm' || insn.spec.form === 'jmp-reg';
 }
 
-export function buildCfg(insns: readonly Instruction[], assumes: AssumeEdges): Cfg {
+/** Target of a function-pointer lddw (src=4): from `targets` (the loader's), else pc + 1 + imm. */
+export function codeAddress(insn: Instruction, targets?: ReadonlyMap<number, number>): number {
+  return targets?.get(insn.pc) ?? insn.pc + 1 + insn.imm;
+}
+
+export function buildCfg(insns: readonly Instruction[], assumes: AssumeEdges, funcTargets?: ReadonlyMap<number, number>): Cfg {
   const byPc = new Map<number, Instruction>();
   let end = 0;
   for (const insn of insns) {
@@ -52,6 +58,12 @@ export function buildCfg(insns: readonly Instruction[], assumes: AssumeEdges): C
       if (edge !== 'fallthrough') out.push(jumpTarget(insn));
     } else {
       out.push(next);
+    }
+    if (form === 'lddw' && insn.src === LddwSrc.CODE_ADDR) {
+      // A callback: analysed from its helper's call site, but its loops need their heads found.
+      const t = codeAddress(insn, funcTargets);
+      if (!byPc.has(t)) throw new Violation('invalid-jump', `the function pointer at ${insn.pc} targets ${t}, which is not the start of an instruction`, insn.pc);
+      functionEntries.add(t);
     }
     if (form === 'call-local') {
       const t = callTarget(insn);

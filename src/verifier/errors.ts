@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   'unbounded-loop': 'a loop is not proven to terminate (option termination is on)',
   'bad-return-value': 'the value returned at exit is not allowed by the program type',
   'pointer-leak': 'a pointer could become visible outside the program',
+  'spin-lock': 'bpf_spin_lock misuse: a lock taken twice, released when not held, held across a helper call or at exit',
   'invalid-jump': 'a jump leaves the program or lands inside an lddw',
   'no-exit': 'execution can run past the last instruction',
   'invalid-call': 'a local call that recurses, nests too deeply or has no target',

@@ -4,7 +4,7 @@
 import { type Itv, constNum, isConst, itv, showItv, topNum } from './domain/interval.js';
 import {
   type MapInfo, type Reg, type State, T, UNINIT, forgetDelta, has, numberReg, only, pointerReg, showReg,
-  STACK_NUMBER, STACK_OTHER, STACK_UNINIT, alternativesOf, POINTER_TYPES, PACKET_MAX, pktTotal,
+  STACK_NUMBER, STACK_UNINIT, alternativesOf, POINTER_TYPES, PACKET_MAX, pktTotal, mapValues,
 } from './domain/state.js';
 import { fail } from './errors.js';
 import { checkStackRange, requireInit } from './memory.js';
@@ -54,6 +54,7 @@ function checkRegion(s: State, env: Env, r: number, size: Itv, mode: 'read' | 'w
     if (mode === 'write' && reg.sharedRO) fail('write-to-read-only', `${where} points to read-only memory`);
   }
   if (has(reg, T.alloc_mem)) {
+    if (reg.allocSize < 0n) fail('invalid-memory-access', `${where}: the record may already have been submitted or discarded`);
     if (reg.nullable) fail('null-dereference', `${where} may be null`);
     if (reg.alloc.lo < 0n || reg.alloc.hi + n > reg.allocSize) {
       fail('out-of-bounds-alloc-mem', `${where}: ${n} bytes at offset ${showItv(reg.alloc)} exceed the allocation size ${reg.allocSize}`);
@@ -78,12 +79,28 @@ function mapArg(s: State, r: number, helper: string, programs: boolean): MapInfo
   return reg.map;
 }
 
-/** A helper call by id: checks the arguments and sets r0, clobbering r1-r5. */
-export function callHelper(s: State, env: Env, id: number, pc: number): void {
+/** Held-reference id of a bpf_spin_lock (reservations use positive ids). */
+export const LOCK_REF = -1;
+
+/** A callback the helper just called will run: where it starts and its r1-r5 on each run. */
+export interface CallbackRun {
+  readonly target: number;
+  readonly args: readonly Reg[];
+}
+
+/**
+ * A helper call by id: checks the arguments and sets r0, clobbering r1-r5. Returns the callback
+ * the helper runs (zero or more times), if it takes one.
+ */
+export function callHelper(s: State, env: Env, id: number, pc: number): CallbackRun | undefined {
   const rule: HelperRule | undefined = env.rules.helpers.get(id);
   if (rule === undefined) fail('unknown-helper', `helper ${id} is not available to ${env.rules.name} programs`);
+  if (rule.name === 'tail_call' && s.refs.size > 0 && env.rules.checkReleased !== false) fail('pointer-leak', 'tail_call: a reserved ring-buffer record may still be held; submit or discard it first');
+  if (s.refs.has(LOCK_REF) && rule.name !== 'spin_unlock') fail('spin-lock', `${rule.name}: no helper other than bpf_spin_unlock may be called while a bpf_spin_lock is held`);
   let map: MapInfo | undefined;
   let allocSize = 0n;
+  let callbackTarget: number | undefined;
+  const before = s.regs.slice(0, 6);
   const kinds: readonly ArgKind[] = rule.args;
   for (let i = 0; i < kinds.length; i++) {
     const r = i + 1;
@@ -93,6 +110,11 @@ export function callHelper(s: State, env: Env, id: number, pc: number): void {
     switch (kind) {
       case 'anything': {
         const reg = requireInit(s, r);
+        if (has(reg, POINTER_TYPES | T.func | T.map_fd | T.map_fd_programs)) fail('pointer-leak', `${name}: r${r} would pass a pointer where a plain value is expected (${showReg(reg)})`);
+        break;
+      }
+      case 'unused_or_value': {
+        const reg = s.regs[r];
         if (has(reg, POINTER_TYPES | T.func | T.map_fd | T.map_fd_programs)) fail('pointer-leak', `${name}: r${r} would pass a pointer where a plain value is expected (${showReg(reg)})`);
         break;
       }
@@ -114,10 +136,17 @@ export function callHelper(s: State, env: Env, id: number, pc: number): void {
         checkRegion(s, env, r, itv(n), kind === 'ptr_to_uninit_map_value' ? 'write' : 'read', name, false);
         break;
       }
+      case 'ptr_to_const_str': {
+        // The helper reads up to a NUL within a read-only map value (.rodata), as Linux demands.
+        const reg = requireInit(s, r);
+        if (!only(reg, T.shared) || reg.nullable || !reg.sharedRO || !isConst(reg.shared) || reg.shared.lo < 0n || reg.shared.lo >= reg.sharedSize) {
+          fail('bad-helper-argument', `${name}: r${r} must point to a constant string in a read-only map value such as .rodata (it is ${showReg(reg)})`);
+        }
+        break;
+      }
       case 'ptr_to_mem':
       case 'ptr_to_mem_or_null':
-      case 'ptr_to_uninit_mem':
-      case 'ptr_to_const_str': {
+      case 'ptr_to_uninit_mem': {
         let size = itv(1n);
         if (next === 'const_size' || next === 'const_size_or_zero') size = sizeArg(s, r + 1, name, next === 'const_size_or_zero');
         checkRegion(s, env, r, size, kind === 'ptr_to_uninit_mem' ? 'write' : 'read', name, kind === 'ptr_to_mem_or_null');
@@ -146,18 +175,41 @@ export function callHelper(s: State, env: Env, id: number, pc: number): void {
       }
       case 'ptr_to_alloc_mem': {
         const reg = requireInit(s, r);
+        if (has(reg, T.alloc_mem) && reg.allocSize < 0n) fail('invalid-memory-access', `${name}: the record in r${r} may already have been submitted or discarded`);
         if (!only(reg, T.alloc_mem) || reg.nullable || reg.alloc.lo !== 0n || reg.alloc.hi !== 0n) {
           fail('bad-helper-argument', `${name}: r${r} must be the unmodified, null-checked result of an allocating helper (it is ${showReg(reg)})`);
         }
+        if (reg.nullId === 0 || !s.refs.has(reg.nullId)) {
+          fail('bad-helper-argument', `${name}: r${r} is not known to be one reservation that is still held (it is ${showReg(reg)})`);
+        }
+        releaseRef(s, reg.nullId);
         break;
       }
       case 'ptr_to_spin_lock': {
         const reg = requireInit(s, r);
-        if (!only(reg, T.shared) || reg.nullable) fail('bad-helper-argument', `${name}: r${r} must be a null-checked map value (it is ${showReg(reg)})`);
+        if (!only(reg, T.shared) || reg.nullable || reg.sharedRO || !isConst(reg.shared) || reg.shared.lo < 0n || reg.shared.lo % 4n !== 0n || reg.shared.lo + 4n > reg.sharedSize) {
+          fail('bad-helper-argument', `${name}: r${r} must point to a 4-byte-aligned lock inside a null-checked, writable map value (it is ${showReg(reg)})`);
+        }
+        const held = s.refs.has(LOCK_REF);
+        if (name === 'spin_lock') {
+          if (held) fail('spin-lock', `${name}: a bpf_spin_lock may already be held here; taking another one could deadlock`);
+          s.refs = new Set([...s.refs, LOCK_REF]);
+        } else {
+          if (!held) fail('spin-lock', `${name}: no bpf_spin_lock is held here`);
+          const refs = new Set(s.refs);
+          refs.delete(LOCK_REF);
+          s.refs = refs;
+        }
         break;
       }
-      case 'ptr_to_func':
-        fail('unsupported', `${name}: callbacks are not analysed yet, so programs passing one are rejected`);
+      case 'ptr_to_func': {
+        const reg = requireInit(s, r);
+        if (!only(reg, T.func) || !isConst(reg.func) || rule.callback === undefined) {
+          fail('bad-helper-argument', `${name}: r${r} must be one known function (it is ${showReg(reg)})`);
+        }
+        callbackTarget = Number(reg.func.lo);
+        break;
+      }
     }
   }
   let r0: Reg;
@@ -184,7 +236,9 @@ export function callHelper(s: State, env: Env, id: number, pc: number): void {
       }
       break;
     case 'ptr_to_alloc_mem_or_null':
+      if (s.refs.has(nullId) && env.rules.checkReleased !== false) fail('pointer-leak', `${rule.name}: the record reserved here on an earlier pass may still be held (submit or discard it first)`);
       r0 = pointerReg('alloc_mem', { alloc: itv(0n), allocSize, nullable: true, nullId });
+      s.refs = new Set([...s.refs, nullId]);
       break;
   }
   // A fresh possibly-null pointer: older values from this call site are no longer the same one.
@@ -193,28 +247,48 @@ export function callHelper(s: State, env: Env, id: number, pc: number): void {
   s.frames = s.frames.map((f) => ({ ...f, saved: f.saved.map(strip) }));
   for (const [off, c] of s.cells) if (c.reg.nullId === nullId) s.cells.set(off, { width: c.width, reg: strip(c.reg) });
   if (rule.changesPacket) invalidatePacket(s);
-  // Submitting or discarding a reservation ends it: no copy of the pointer may be used after.
-  if (kinds.includes('ptr_to_alloc_mem')) invalidateTypes(s, T.alloc_mem);
   s.regs[0] = r0;
   for (let r = 1; r <= 5; r++) s.regs[r] = UNINIT;
   for (let r = 0; r <= 5; r++) forgetDelta(s, r);
-}
-
-/** Makes every value that may have one of `types` unusable (registers, spills, caller frames). */
-function invalidateTypes(s: State, types: number): void {
-  const fix = (r: Reg): Reg => (has(r, types) ? UNINIT : r);
-  for (let i = 0; i < s.regs.length; i++) s.regs[i] = fix(s.regs[i]);
-  s.frames = s.frames.map((f) => ({ ...f, saved: f.saved.map(fix) }));
-  for (const [at, c] of s.cells) {
-    if (!has(c.reg, types)) continue;
-    s.cells.delete(at);
-    s.bytes.fill(STACK_OTHER, at, at + c.width);
+  if (callbackTarget === undefined) return undefined;
+  const ctxArg = before[3];
+  if (rule.callback === 'loop') {
+    return { target: callbackTarget, args: [numberReg({ s: itv(0n, 0xffffffffn), u: itv(0n, 0xffffffffn) }), ctxArg, UNINIT, UNINIT, UNINIT] };
   }
+  if (map === undefined) return fail('bad-helper-argument', `${rule.name}: no map argument`);
+  // Key and value of the element visited: the key is read-only; sizes are the smallest possible.
+  const alts = alternativesOf(map);
+  const keySize = BigInt(Math.min(...alts.map((m) => m.keySize)));
+  const valueSize = BigInt(Math.min(...alts.map((m) => m.valueSize)));
+  return {
+    target: callbackTarget,
+    args: [
+      before[1],
+      pointerReg('shared', { shared: itv(0n), sharedSize: keySize, sharedRO: true }),
+      pointerReg('shared', { shared: itv(0n), sharedSize: valueSize, sharedRO: map.readOnly }),
+      ctxArg,
+      UNINIT,
+    ],
+  };
 }
 
-/** After the packet moved: no packet pointer may be used, and nothing is known about its size. */
+/**
+ * Submitting or discarding reservation `id` ends it: every copy of its pointer (and any record
+ * pointer whose reservation is unknown) is marked released, so using it later is an error.
+ */
+function releaseRef(s: State, id: number): void {
+  const next = new Set(s.refs);
+  next.delete(id);
+  s.refs = next;
+  mapValues(s, (r) => (has(r, T.alloc_mem) && (r.nullId === id || r.nullId === 0) ? { ...r, allocSize: -1n } : r));
+}
+
+/**
+ * After the packet moved: nothing is known about its size, and old packet pointers no longer
+ * have a known base, so every access through them fails.
+ */
 function invalidatePacket(s: State): void {
-  invalidateTypes(s, T.packet);
+  mapValues(s, (r) => (has(r, T.packet) ? { ...r, pktBase: 'mixed', pktVar: 0 } : r));
   s.pktLo = 0n;
   s.pktHi = PACKET_MAX;
   s.metaLo = 0n;

@@ -17,6 +17,17 @@
 //   widens at loop heads after a few exact iterations, and, with `termination`, proves each loop
 //   bounded by a ranking register: one that moves by at least 1 in the same direction on every
 //   back edge (tracked as per-loop deltas in the state) and is bounded on the back edges.
+// - Callbacks (bpf_loop, bpf_for_each_map_elem): the function pointer's target is analysed as a
+//   call from the helper site, in a fresh frame, with the arguments the helper passes (index or
+//   map/key/value, and the caller's ctx pointer). The helper may run it zero or more times: the
+//   state after the call joins the state before it with the state after every run, and each run's
+//   end re-enters the callback (its entry widens like a loop head). A callback returns 0 or 1.
+// - Acquired references (ring-buffer reservations, a bpf_spin_lock) are tracked in the state as
+//   "may be held"; a reservation is dropped on its null branch and by submit/discard (after which
+//   every copy of the pointer is marked released), and none may be held at exit or a tail call.
+// - Numbers also carry their known low bits (value mod 2^k), which tightens bounds at branches
+//   (a counter stepping by 2 that stops at `!= 64`), and a variable packet offset remembers the
+//   number register it came from, so a bounds check on the pointer bounds that register too.
 // - Anything unexpected (an exception, a budget overrun) is a rejection ('verifier-limit'), never
 //   an acceptance.
 
@@ -25,12 +36,13 @@ import { callTarget } from '../isa/instruction.js';
 import { formatInstruction } from '../isa/disassemble.js';
 import { type Itv, S64_MAX, S64_MIN, itv } from './domain/interval.js';
 import {
-  type MapInfo, type Reg, type State, PACKET_MAX, T, UNINIT, cloneState, eqState, joinState, only,
+  type MapInfo, type Reg, type State, PACKET_MAX, T, UNINIT, cloneState, eqState, joinState, numberReg, only,
   pointerReg, showReg, showState,
 } from './domain/state.js';
 import { type Cfg, buildCfg } from './cfg.js';
 import { type ErrorCode, Violation } from './errors.js';
-import { callHelper, helperIdOf } from './helpers.js';
+import { type CallbackRun, callHelper, helperIdOf } from './helpers.js';
+import { requireInit } from './memory.js';
 import type { ProgramTypeRules } from './program-type.js';
 import type { LoopBound, VerificationReport, VerifierError } from './report.js';
 import { type Env, type MapRef, alu, assume, atomic, checkExit, lddw, legacyLoad, load, store } from './transfer.js';
@@ -48,11 +60,13 @@ export interface VerifierInput {
   readonly programType: ProgramTypeRules;
   /** Source line per pc (from BTF line info). */
   readonly lineInfo?: readonly ({ fileName: string; line: number; column: number; lineText: string } | undefined)[];
-  /**
-   * Function entries (from BTF/symbols). Not needed yet: local-call targets are found from the
-   * code, and function pointers (callbacks) are rejected as unsupported.
-   */
+  /** Function entries (from BTF/symbols). Not needed: call and callback targets come from the code. */
   readonly functionStarts?: ReadonlySet<number>;
+  /**
+   * Target of each function-pointer lddw (src=4), by its pc, when the loader resolved it without
+   * patching the immediate (ProgramSpec references of kind 'function'). Default: pc + 1 + imm.
+   */
+  readonly functionPointers?: ReadonlyMap<number, number>;
   /** Conditional jumps that only refine (PREVAIL's `assume`): the edge that exists. */
   readonly assumptions?: readonly { readonly pc: number; readonly edge: 'taken' | 'fallthrough' }[];
 }
@@ -83,7 +97,7 @@ export interface VerifierOptions {
 export const FRAME_SIZE = 512;
 export const MAX_FRAMES = 8;
 export const STACK_SIZE = FRAME_SIZE * MAX_FRAMES;
-const WIDEN_DELAY = 12;
+const WIDEN_DELAY = 40;
 const MAX_LOOP_ITERATIONS = 100000;
 
 /** A state where every register is uninitialised, the stack is empty and nothing is known. */
@@ -100,6 +114,7 @@ export function emptyState(): State {
     frames: [],
     deltas: new Map(),
     pktVars: new Map(),
+    refs: new Set(),
   };
 }
 
@@ -198,11 +213,16 @@ function run(program: VerifierInput, options: VerifierOptions): VerificationRepo
   const rules = program.programType;
   if (insns.length === 0) throw new Violation('no-exit', 'the program has no instructions');
   const assumeMap = new Map((program.assumptions ?? []).map((a) => [a.pc, a.edge]));
-  const cfg: Cfg = buildCfg(insns, { get: (pc) => assumeMap.get(pc) });
+  const cfg: Cfg = buildCfg(insns, { get: (pc) => assumeMap.get(pc) }, program.functionPointers);
   const env: Env = {
     rules, frameSize: FRAME_SIZE, stackSize: STACK_SIZE, allowDivisionByZero: options.allowDivisionByZero ?? true,
     bigEndian: options.bigEndian ?? false, maps: program.maps, sharedStack: options.sharedStack ?? false,
+    ...(program.functionPointers === undefined ? {} : { funcTargets: program.functionPointers }),
   };
+  /** Callback entries (node keys): the helper may run them again, so they widen like loop heads. */
+  const callbackEntries = new Set<string>();
+  /** Helper call site -> the callback it runs. */
+  const siteTargets = new Map<number, number>();
   const termination = options.termination ?? false;
   const maxSteps = options.maxSteps ?? 2_000_000;
   const deadline = Date.now() + (options.timeLimitMs ?? 20_000);
@@ -229,7 +249,7 @@ function run(program: VerifierInput, options: VerifierOptions): VerificationRepo
     if (n.state === undefined) {
       n.state = s;
     } else {
-      const widenHere = cfg.loopHeads.has(pc) && n.visits >= WIDEN_DELAY;
+      const widenHere = (cfg.loopHeads.has(pc) || callbackEntries.has(n.key)) && n.visits >= WIDEN_DELAY;
       const joined = joinState(n.state, s, widenHere);
       if (eqState(joined, n.state)) return;
       n.state = joined;
@@ -325,12 +345,12 @@ function run(program: VerifierInput, options: VerifierOptions): VerificationRepo
         }
         return;
       }
-      case 'call':
-        callHelper(s, env, insn.imm, pc);
+      case 'call': case 'callx': {
+        const cb = callHelper(s, env, insn.spec.form === 'call' ? insn.imm : helperIdOf(s, insn.dst), pc);
+        // The helper may not run its callback at all (this path), or run it any number of times.
+        if (cb !== undefined) enterCallback(calls, pc, s, cb);
         return out(next, s);
-      case 'callx':
-        callHelper(s, env, helperIdOf(s, insn.dst), pc);
-        return out(next, s);
+      }
       case 'call-btf':
         throw new Violation('unsupported', `kfunc calls (call_btf ${insn.imm}) are not supported yet`);
       case 'call-local':
@@ -340,10 +360,42 @@ function run(program: VerifierInput, options: VerifierOptions): VerificationRepo
     }
   }
 
+  /** Entry pcs of the functions active in call stack `calls` (outermost first). */
+  function activeFunctions(calls: readonly number[]): number[] {
+    return [insns[0].pc, ...calls.map((c) => {
+      const site = cfg.byPc.get(c) as Instruction;
+      return site.spec.form === 'call-local' ? callTarget(site) : (siteTargets.get(c) ?? -1);
+    })];
+  }
+
+  /** Runs callback `cb` of the helper called at `site`, from caller state `caller` (not changed). */
+  function enterCallback(calls: readonly number[], site: number, caller: State, cb: CallbackRun): void {
+    if (calls.length + 1 >= MAX_FRAMES) throw new Violation('invalid-call', 'too many call stack frames');
+    if (!cfg.byPc.has(cb.target)) throw new Violation('invalid-jump', `the callback at ${cb.target} is not the start of an instruction`);
+    const known = siteTargets.get(site);
+    if (known !== undefined && known !== cb.target) throw new Violation('invalid-call', `the helper call at ${site} is given different callbacks (${known} and ${cb.target}) on different paths`);
+    siteTargets.set(site, cb.target);
+    if (activeFunctions(calls).includes(cb.target)) throw new Violation('invalid-call', `illegal recursion: the callback at ${cb.target} is already active`);
+    const st = cloneState(caller);
+    st.frames.push({ saved: st.regs.slice(6, 11), frameTop: st.frameTop, deltas: new Map(st.deltas), args: cb.args });
+    const r10 = st.regs[10];
+    st.frameTop -= BigInt(FRAME_SIZE);
+    st.regs[10] = only(r10, T.stack)
+      ? { ...r10, stack: itv(r10.stack.lo - BigInt(FRAME_SIZE), r10.stack.hi - BigInt(FRAME_SIZE)), stackFrame: st.frameTop }
+      : pointerReg('stack', { stack: itv(st.frameTop), stackFrame: st.frameTop });
+    st.regs[0] = UNINIT;
+    for (let r = 1; r <= 5; r++) st.regs[r] = cb.args[r - 1];
+    for (let r = 6; r <= 9; r++) st.regs[r] = UNINIT;
+    for (const key of [...st.deltas.keys()]) st.deltas.set(key, (st.deltas.get(key) ?? []).map(() => undefined));
+    const callee = [...calls, site];
+    callbackEntries.add(nodeFor(callee, cb.target).key);
+    propagate(callee, cb.target, st);
+  }
+
   function localCall(node: Node, s: State, insn: Instruction): void {
     const target = callTarget(insn);
     if (node.calls.length + 1 >= MAX_FRAMES) throw new Violation('invalid-call', 'too many call stack frames');
-    const active = [insns[0].pc, ...node.calls.map((c) => callTarget(cfg.byPc.get(c) as Instruction))];
+    const active = activeFunctions(node.calls);
     if (active.includes(target)) throw new Violation('invalid-call', `illegal recursion: the function at ${target} is already active`);
     s.frames.push({ saved: s.regs.slice(6, 11), frameTop: s.frameTop, deltas: new Map(s.deltas) });
     const r10 = s.regs[10];
@@ -358,6 +410,14 @@ function run(program: VerifierInput, options: VerifierOptions): VerificationRepo
       if (explicit) checkExit(s, env);
       return;
     }
+    const site = node.calls[node.calls.length - 1];
+    const isCallback = cfg.byPc.get(site)?.spec.form !== 'call-local';
+    if (isCallback) {
+      const r0 = requireInit(s, 0);
+      if (!only(r0, T.number) || r0.num.s.lo < 0n || r0.num.s.hi > 1n) {
+        throw new Violation('bad-return-value', `a callback must return 0 (continue) or 1 (stop), but r0 is ${showReg(r0)}`);
+      }
+    }
     const frame = s.frames.pop();
     if (frame === undefined) throw new Error('frame stack underflow');
     for (let r = 6; r <= 10; r++) s.regs[r] = frame.saved[r - 6];
@@ -368,11 +428,20 @@ function run(program: VerifierInput, options: VerifierOptions): VerificationRepo
     if (lo >= 0) s.bytes.fill(0, lo, hi);
     for (const at of [...s.cells.keys()]) if (at >= lo && at < hi) s.cells.delete(at);
     s.frameTop = frame.frameTop;
-    const site = node.calls[node.calls.length - 1];
     // r6-r10 come back unchanged, so their distance from a loop head in the caller does too.
     s.deltas.clear();
     for (const [key, d] of frame.deltas) s.deltas.set(key, d.map((x, r) => (r >= 6 ? x : undefined)));
-    propagate(node.calls.slice(0, -1), site + 1, s);
+    const callerCalls = node.calls.slice(0, -1);
+    if (isCallback) {
+      const target = siteTargets.get(site);
+      if (target === undefined || frame.args === undefined) throw new Error('callback frame without its target or arguments');
+      // The helper may run the callback again, from the state this run left behind...
+      enterCallback(callerCalls, site, s, { target, args: frame.args });
+      // ...or return: r0 is the helper's result.
+      s.regs[0] = numberReg();
+      for (let r = 1; r <= 5; r++) s.regs[r] = UNINIT;
+    }
+    propagate(callerCalls, site + 1, s);
   }
 
   let invariants: Map<number, string> | undefined;

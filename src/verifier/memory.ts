@@ -2,7 +2,7 @@
 
 import { type Itv, constNum, itv, normalize, sRange, topNum, uRange, showItv, unsignedTop } from './domain/interval.js';
 import {
-  type Reg, type State, T, TOP, has, joinReg, numberReg, pointerReg, pktTotal, STACK_NUMBER, STACK_OTHER, STACK_UNINIT,
+  type Reg, type State, NO_END, T, TOP, has, joinReg, numberReg, pointerReg, pktTotal, STACK_NUMBER, STACK_OTHER, STACK_UNINIT,
   only, showReg,
 } from './domain/state.js';
 import { fail } from './errors.js';
@@ -88,6 +88,9 @@ function ctxAccess(env: MemEnv, off: Itv, width: number, kind: AccessKind, value
   if (o < 0 || o + width > env.rules.context.size) {
     fail('out-of-bounds-context', `context access of ${bytes(width)} at offset ${o} is outside the ${env.rules.name} context (size ${env.rules.context.size})`);
   }
+  if (o % width !== 0 && env.rules.misalignedContext !== true) {
+    fail('out-of-bounds-context', `context access of ${bytes(width)} at offset ${o} is misaligned: it must start at a multiple of its size within a field of the ${env.rules.name} context`);
+  }
   const field = env.rules.context.fields.find((f) => o >= f.offset && o + width <= f.offset + f.size);
   const overlapsPointer = env.rules.context.fields.some((f) => f.kind !== 'scalar' && o < f.offset + f.size && f.offset < o + width);
   if (kind === 'read' && overlapsPointer && (field === undefined || o !== field.offset || width !== field.size || signed)) {
@@ -121,7 +124,7 @@ function packetAccess(s: State, reg: Reg, width: number, kind: AccessKind, value
       ok = off.lo >= -s.metaLo && (off.hi + w <= s.pktLo || (v !== undefined && reg.pkt.hi + w <= v.end));
       why = off.lo < -s.metaLo
         ? `packet access of ${bytes(width)} at offset ${showItv(off)} may start before the packet (or its metadata)`
-        : `packet access of ${bytes(width)} at offset ${showItv(off)} is not proven to be before data_end: the largest proven packet size is ${s.pktLo}`;
+        : `packet access of ${bytes(width)} at offset ${showItv(off)} needs data + ${off.hi + w} <= data_end, but the bounds checks on this path only prove data + ${s.pktLo} <= data_end${v !== undefined && v.end !== NO_END ? ` (with the variable offset v: data + v + ${reg.pkt.hi + w} <= data_end is needed, data + v + ${v.end} <= data_end is proven)` : ''}`;
       break;
     case 'end':
       ok = off.hi + w <= 0n && off.lo >= -s.pktLo;
@@ -133,7 +136,7 @@ function packetAccess(s: State, reg: Reg, width: number, kind: AccessKind, value
       break;
     default:
       ok = false;
-      why = 'packet pointer of unknown origin (data, data_end or data_meta differ between paths)';
+      why = 'packet pointer of unknown origin: data, data_end or data_meta differ between paths, or a helper that may move the packet (such as bpf_xdp_adjust_head) was called after it was derived; reload it from the context';
   }
   if (!ok) fail('out-of-bounds-packet', why);
   if (kind === 'write' && value !== undefined && !only(value, T.number)) {
@@ -143,9 +146,10 @@ function packetAccess(s: State, reg: Reg, width: number, kind: AccessKind, value
 }
 
 function regionAccess(
-  nullable: boolean, off: Itv, size: bigint, readOnly: boolean, width: number, kind: AccessKind,
+  released: boolean, nullable: boolean, off: Itv, size: bigint, readOnly: boolean, width: number, kind: AccessKind,
   value: Reg | undefined, signed: boolean, what: string, code: 'out-of-bounds-map-value' | 'out-of-bounds-alloc-mem',
 ): Reg {
+  if (released) fail('invalid-memory-access', `the ${what} may already have been submitted or discarded: it cannot be used any more`);
   if (nullable) fail('null-dereference', `the ${what} pointer may be null: compare it with 0 first`);
   checkRange(off, width, 0n, size, code, `${what} (size ${size})`);
   if (kind === 'write') {
@@ -155,7 +159,7 @@ function regionAccess(
   return loadedNumber(width, signed);
 }
 
-function stackRead(s: State, base: number, off: Itv, width: number, signed: boolean): Reg {
+function stackRead(s: State, env: MemEnv, base: number, off: Itv, width: number, signed: boolean): Reg {
   if (off.lo === off.hi) {
     const cell = s.cells.get(Number(off.lo));
     if (cell !== undefined && cell.width === width) return reread(cell.reg, width, signed);
@@ -167,8 +171,8 @@ function stackRead(s: State, base: number, off: Itv, width: number, signed: bool
     else if (s.bytes[i] === STACK_OTHER) other = true;
   }
   if (!uninit && !other) return loadedNumber(width, signed);
-  // A direct read through r10 is allowed to see garbage; the result is simply unusable.
-  if (base === 10) return TOP;
+  // PREVAIL's model: a direct read through r10 may see garbage; the result is simply unusable.
+  if (base === 10 && env.sharedStack === true) return TOP;
   if (uninit) fail('uninitialized-stack', `stack bytes [${off.lo}, ${off.hi + BigInt(width)}) may be uninitialised`);
   return fail('pointer-leak', `stack bytes [${off.lo}, ${off.hi + BigInt(width)}) hold part of a pointer, not a number`);
 }
@@ -214,12 +218,12 @@ export function access(
   };
   if (has(reg, T.ctx)) join(ctxAccess(env, add(reg.ctx), width, kind, value, signed));
   if (has(reg, T.packet)) join(packetAccess(s, { ...reg, pkt: add(reg.pkt) }, width, kind, value, signed));
-  if (has(reg, T.shared)) join(regionAccess(reg.nullable, add(reg.shared), reg.sharedSize, reg.sharedRO, width, kind, value, signed, 'map value', 'out-of-bounds-map-value'));
-  if (has(reg, T.alloc_mem)) join(regionAccess(reg.nullable, add(reg.alloc), reg.allocSize, false, width, kind, value, signed, 'allocated memory', 'out-of-bounds-alloc-mem'));
+  if (has(reg, T.shared)) join(regionAccess(false, reg.nullable, add(reg.shared), reg.sharedSize, reg.sharedRO, width, kind, value, signed, 'map value', 'out-of-bounds-map-value'));
+  if (has(reg, T.alloc_mem)) join(regionAccess(reg.allocSize < 0n, reg.nullable, add(reg.alloc), reg.allocSize, false, width, kind, value, signed, 'allocated memory', 'out-of-bounds-alloc-mem'));
   if (has(reg, T.stack)) {
     const off = add(reg.stack);
     checkStackRange(s, env, reg, off, BigInt(width), `stack access of ${bytes(width)}`);
-    if (kind === 'read') join(stackRead(s, base, off, width, signed));
+    if (kind === 'read') join(stackRead(s, env, base, off, width, signed));
     else if (value !== undefined) stackWrite(s, off, width, value, only(reg, T.stack));
   }
   return out ?? TOP;

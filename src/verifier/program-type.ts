@@ -7,7 +7,9 @@ export type ArgKind =
   | 'anything' | 'const_map_ptr' | 'const_prog_array_ptr' | 'ptr_to_map_key' | 'ptr_to_map_value'
   | 'ptr_to_uninit_map_value' | 'ptr_to_ctx' | 'ptr_to_mem' | 'ptr_to_mem_or_null' | 'ptr_to_uninit_mem'
   | 'const_size' | 'const_size_or_zero' | 'ptr_to_func' | 'ptr_to_stack_or_null' | 'ptr_to_const_str'
-  | 'ptr_to_alloc_mem' | 'const_alloc_size_or_zero' | 'ptr_to_spin_lock';
+  | 'ptr_to_alloc_mem' | 'const_alloc_size_or_zero' | 'ptr_to_spin_lock'
+  /** A value the helper may ignore (trace_printk's unused arguments): uninitialised is allowed, a pointer is not. */
+  | 'unused_or_value';
 
 export type RetKind = 'integer' | 'void' | 'ptr_to_map_value_or_null' | 'ptr_to_alloc_mem_or_null';
 
@@ -21,9 +23,15 @@ export interface HelperRule {
   readonly changesPacket?: boolean;
   /** Linux map types the map argument may have (any when absent). */
   readonly mapTypes?: readonly number[];
+  /**
+   * The helper runs the function in its ptr_to_func argument zero or more times: `loop` passes
+   * (index, ctx), `for_each_map_elem` passes (map, key, value, ctx); ctx is the caller's r3.
+   */
+  readonly callback?: 'loop' | 'for_each_map_elem';
 }
 
 const RINGBUF = [27];
+const QUEUE_STACK = [22, 23];
 
 export type ContextFieldKind = 'scalar' | 'packet' | 'packet_end' | 'packet_meta';
 
@@ -42,6 +50,13 @@ export interface ProgramTypeRules {
   readonly returnRange?: readonly [bigint, bigint];
   /** Whether r0 must hold a number at exit (PREVAIL's generic test platform does not ask). */
   readonly checkReturn?: boolean;
+  /** Context accesses need not start at a multiple of their size (PREVAIL's test platform). */
+  readonly misalignedContext?: boolean;
+  /**
+   * Whether exits (and tail calls) while a ring-buffer reservation may be held are errors. Only
+   * PREVAIL's generic test platform, which does not track references, turns this off.
+   */
+  readonly checkReleased?: boolean;
 }
 
 const id = (name: string): number => {
@@ -58,7 +73,7 @@ export const PORTABLE_HELPERS: ReadonlyMap<number, HelperRule> = new Map<number,
   [id('map_update_elem'), { name: 'map_update_elem', args: ['const_map_ptr', 'ptr_to_map_key', 'ptr_to_map_value', 'anything'], ret: 'integer' }],
   [id('map_delete_elem'), { name: 'map_delete_elem', args: ['const_map_ptr', 'ptr_to_map_key'], ret: 'integer' }],
   [id('ktime_get_ns'), { name: 'ktime_get_ns', args: [], ret: 'integer' }],
-  [id('trace_printk'), { name: 'trace_printk', args: ['ptr_to_mem', 'const_size', 'anything', 'anything', 'anything'], ret: 'integer' }],
+  [id('trace_printk'), { name: 'trace_printk', args: ['ptr_to_mem', 'const_size', 'unused_or_value', 'unused_or_value', 'unused_or_value'], ret: 'integer' }],
   [id('get_prandom_u32'), { name: 'get_prandom_u32', args: [], ret: 'integer', retRange: U32 }],
   [id('get_smp_processor_id'), { name: 'get_smp_processor_id', args: [], ret: 'integer', retRange: U32 }],
   [id('tail_call'), { name: 'tail_call', args: ['ptr_to_ctx', 'const_prog_array_ptr', 'anything'], ret: 'integer' }],
@@ -70,7 +85,20 @@ export const PORTABLE_HELPERS: ReadonlyMap<number, HelperRule> = new Map<number,
   [id('ringbuf_submit'), { name: 'ringbuf_submit', args: ['ptr_to_alloc_mem', 'anything'], ret: 'void' }],
   [id('ringbuf_discard'), { name: 'ringbuf_discard', args: ['ptr_to_alloc_mem', 'anything'], ret: 'void' }],
   [id('ringbuf_query'), { name: 'ringbuf_query', args: ['const_map_ptr', 'anything'], ret: 'integer', mapTypes: RINGBUF }],
-  [id('loop'), { name: 'loop', args: ['anything', 'ptr_to_func', 'ptr_to_stack_or_null', 'anything'], ret: 'integer' }],
+  [id('loop'), { name: 'loop', args: ['anything', 'ptr_to_func', 'ptr_to_stack_or_null', 'anything'], ret: 'integer', callback: 'loop' }],
+  [id('for_each_map_elem'), {
+    name: 'for_each_map_elem', args: ['const_map_ptr', 'ptr_to_func', 'ptr_to_stack_or_null', 'anything'], ret: 'integer',
+    callback: 'for_each_map_elem', mapTypes: [1, 2, 5, 6, 9, 10],
+  }],
+  [id('map_push_elem'), { name: 'map_push_elem', args: ['const_map_ptr', 'ptr_to_map_value', 'anything'], ret: 'integer', mapTypes: QUEUE_STACK }],
+  [id('map_pop_elem'), { name: 'map_pop_elem', args: ['const_map_ptr', 'ptr_to_uninit_map_value'], ret: 'integer', mapTypes: QUEUE_STACK }],
+  [id('map_peek_elem'), { name: 'map_peek_elem', args: ['const_map_ptr', 'ptr_to_uninit_map_value'], ret: 'integer', mapTypes: QUEUE_STACK }],
+  [id('snprintf'), { name: 'snprintf', args: ['ptr_to_uninit_mem', 'const_size_or_zero', 'ptr_to_const_str', 'ptr_to_mem_or_null', 'const_size_or_zero'], ret: 'integer' }],
+  [id('strncmp'), { name: 'strncmp', args: ['ptr_to_mem', 'const_size', 'ptr_to_const_str'], ret: 'integer' }],
+  [id('spin_lock'), { name: 'spin_lock', args: ['ptr_to_spin_lock'], ret: 'void' }],
+  [id('spin_unlock'), { name: 'spin_unlock', args: ['ptr_to_spin_lock'], ret: 'void' }],
+  [id('ktime_get_boot_ns'), { name: 'ktime_get_boot_ns', args: [], ret: 'integer' }],
+  [id('ktime_get_coarse_ns'), { name: 'ktime_get_coarse_ns', args: [], ret: 'integer' }],
 ]);
 
 const rule = (name: string, args: ArgKind[], ret: RetKind = 'integer', changesPacket = false): [number, HelperRule] =>
@@ -157,6 +185,18 @@ export const LINUX_SOCKET_FILTER: ProgramTypeRules = {
   checkReturn: true,
 };
 
+/**
+ * cgroup_skb (ingress/egress filters): the skb context as socket filters see it (mark, priority
+ * and cb[] writable); the kernel enforces the return value: 0 (drop) or 1 (allow).
+ */
+export const LINUX_CGROUP_SKB: ProgramTypeRules = {
+  name: 'linux-cgroup-skb',
+  context: skBuff([8, 32, ...CB], false),
+  helpers: SKB_HELPERS,
+  returnRange: [0n, 1n],
+  checkReturn: true,
+};
+
 /** tc classifiers/actions: also queue_mapping, tc_index, tc_classid and tstamp are writable; data_meta exists. */
 export const LINUX_SCHED_CLS: ProgramTypeRules = {
   name: 'linux-sched-cls',
@@ -190,4 +230,6 @@ export const GENERIC: ProgramTypeRules = {
   // Every map of the test platform has type 0, so map types are not checked there.
   helpers: new Map([...PORTABLE_HELPERS].map(([k, { mapTypes: _unused, ...h }]) => [k, h])),
   checkReturn: true,
+  misalignedContext: true,
+  checkReleased: false,
 };

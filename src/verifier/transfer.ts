@@ -10,8 +10,9 @@ import {
 } from './domain/interval.js';
 import {
   type MapInfo, type Reg, type State, NO_END, POINTER_TYPES, T, UNINIT, dropPktVar, forgetDelta, has, numberReg,
-  linkCopies, only, pktTotal, pointerReg, refineCopies, retirePktVar, shiftDelta, showReg,
+  linkCopies, mapValues, only, pktTotal, recycleEqId, withLowBits, pointerReg, refineCopies, retirePktVar, shiftDelta, showReg,
 } from './domain/state.js';
+import { codeAddress } from './cfg.js';
 import { fail } from './errors.js';
 import { type MemEnv, access, requireInit } from './memory.js';
 
@@ -25,6 +26,8 @@ export interface Env extends MemEnv {
   readonly allowDivisionByZero: boolean;
   readonly bigEndian: boolean;
   readonly maps: ReadonlyMap<number, MapRef>;
+  /** Function-pointer lddw pc -> target pc, when the loader says (else pc + 1 + imm). */
+  readonly funcTargets?: ReadonlyMap<number, number>;
 }
 
 /** Copy ids are `EQ_ID_BASE + pc` of the move that made the first copy. */
@@ -101,11 +104,20 @@ export function alu(s: State, insn: Instruction, env: Env): void {
   if (only(dst, T.number) && only(src, T.number)) {
     const before = dst.num;
     const n = zeroExtend(binop(op, truncate(dst.num, bits), truncate(src.num, bits), bits), bits);
-    setReg(s, d, numberReg(n));
+    setReg(s, d, (op === 'add' || op === 'sub') ? lowBitsOf(n, op, dst, src, bits) : numberReg(n));
     trackDelta(s, d, op, before, src.num, bits);
     return;
   }
   pointerArithmetic(s, insn, dst, src, op, bits);
+}
+
+/** The result of an addition or subtraction keeps the low bits both operands know. */
+function lowBitsOf(n: Num, op: 'add' | 'sub', a: Reg, b: Reg, bits: number): Reg {
+  const k = Math.min(a.lowBits, b.lowBits, bits);
+  if (k === 0) return numberReg(n);
+  const m = (1n << BigInt(k)) - 1n;
+  const v = ((op === 'add' ? a.lowVal + b.lowVal : a.lowVal - b.lowVal) % (m + 1n) + (m + 1n)) & m;
+  return withLowBits(n, k, v) ?? numberReg(n);
 }
 
 /** Keeps the distance a loop counter moved since the loop head, when the step did not wrap. */
@@ -129,6 +141,23 @@ function shift(x: Itv, by: Itv, sign: 1n | -1n): Itv {
   return sign === 1n ? itv(x.lo + by.lo, x.hi + by.hi) : itv(x.lo - by.hi, x.hi - by.lo);
 }
 
+/**
+ * Links a new packet variable V = base + x to the number register x that was added (a copy
+ * group, created here when x has none), so that bounds learned on V later bound x too.
+ */
+function linkOffset(s: State, insn: Instruction, sign: bigint, base: Itv, reg = insn.src): { eqId?: number; eqOffset?: bigint } {
+  if (sign !== 1n || insn.spec.form !== 'alu-reg' || base.lo !== base.hi || reg === insn.dst && insn.src === insn.dst) return {};
+  const x = s.regs[reg];
+  if (!only(x, T.number)) return {};
+  let id = x.eqId;
+  if (id === 0) {
+    id = EQ_ID_BASE + insn.pc;
+    recycleEqId(s, id);
+    s.regs[reg] = { ...s.regs[reg], eqId: id };
+  }
+  return { eqId: id, eqOffset: base.lo };
+}
+
 function pointerArithmetic(s: State, insn: Instruction, dst: Reg, src: Reg, op: BinOp, bits: number): void {
   const d = insn.dst;
   const where = `r${d} ${op === 'add' ? '+=' : op === 'sub' ? '-=' : op} ${insn.spec.form === 'alu-imm' ? insn.imm : `r${insn.src}`}`;
@@ -144,13 +173,15 @@ function pointerArithmetic(s: State, insn: Instruction, dst: Reg, src: Reg, op: 
     if (nullable(dst)) fail('null-dereference', `${where}: arithmetic on a pointer that may be null`);
     const sign = op === 'add' ? 1n : -1n;
     const by = src.num.s;
-    if (only(dst, T.packet) && dst.pktBase === 'data' && !isConst(by)) {
+    if (only(dst, T.packet) && dst.pktBase === 'data' && (!isConst(by) || insn.spec.form === 'alu-reg')) {
       // A variable offset becomes a packet variable, so a later bounds check on any pointer
-      // derived from it by constants also covers this one.
+      // derived from it by constants also covers this one. A register offset does so even when
+      // it is known, so that the pointers of successive loop passes keep one variable.
       const id = insn.pc + 1;
-      const total = shift(pktTotal(s, dst), by, sign);
+      const base = pktTotal(s, dst);
+      const total = shift(base, by, sign);
       retirePktVar(s, id);
-      s.pktVars.set(id, { range: total, end: NO_END });
+      s.pktVars.set(id, { range: total, end: NO_END, ...linkOffset(s, insn, sign, base) });
       setReg(s, d, { ...dst, pkt: itv(0n), pktVar: id });
       forgetDelta(s, d);
       return;
@@ -158,7 +189,7 @@ function pointerArithmetic(s: State, insn: Instruction, dst: Reg, src: Reg, op: 
     let num = dst.num;
     if (has(dst, T.number)) num = binop(op, dst.num, src.num, 64);
     setReg(s, d, {
-      ...dst, num, ctx: shift(dst.ctx, by, sign), stack: shift(dst.stack, by, sign), shared: shift(dst.shared, by, sign),
+      ...dst, num, lowBits: 0, lowVal: 0n, eqId: 0, ctx: shift(dst.ctx, by, sign), stack: shift(dst.stack, by, sign), shared: shift(dst.shared, by, sign),
       pkt: shift(dst.pkt, by, sign), alloc: shift(dst.alloc, by, sign),
     });
     shiftDelta(s, d, sign === 1n ? by : itv(-by.hi, -by.lo));
@@ -167,17 +198,18 @@ function pointerArithmetic(s: State, insn: Instruction, dst: Reg, src: Reg, op: 
   if (op === 'add' && only(dst, T.number)) {
     if (nullable(src)) fail('null-dereference', `${where}: arithmetic on a pointer that may be null`);
     const by = dst.num.s;
-    if (only(src, T.packet) && src.pktBase === 'data' && !isConst(by)) {
+    if (only(src, T.packet) && src.pktBase === 'data') {
       const id = insn.pc + 1;
-      const total = shift(pktTotal(s, src), by, 1n);
+      const base = pktTotal(s, src);
+      const total = shift(base, by, 1n);
       retirePktVar(s, id);
-      s.pktVars.set(id, { range: total, end: NO_END });
+      s.pktVars.set(id, { range: total, end: NO_END, ...linkOffset(s, insn, 1n, base, insn.dst) });
       setReg(s, d, { ...src, pkt: itv(0n), pktVar: id });
       forgetDelta(s, d);
       return;
     }
     setReg(s, d, {
-      ...src, ctx: shift(src.ctx, by, 1n), stack: shift(src.stack, by, 1n), shared: shift(src.shared, by, 1n),
+      ...src, num: has(src, T.number) ? binop('add', dst.num, src.num, 64) : src.num, lowBits: 0, lowVal: 0n, eqId: 0, ctx: shift(src.ctx, by, 1n), stack: shift(src.stack, by, 1n), shared: shift(src.shared, by, 1n),
       pkt: shift(src.pkt, by, 1n), alloc: shift(src.alloc, by, 1n),
     });
     forgetDelta(s, d);
@@ -246,7 +278,7 @@ export function lddw(s: State, insn: Instruction, env: Env): void {
     return;
   }
   if (insn.src === LddwSrc.CODE_ADDR) {
-    setReg(s, d, pointerReg('func', { func: itv(BigInt(insn.pc + 1 + insn.imm)) }));
+    setReg(s, d, pointerReg('func', { func: itv(BigInt(codeAddress(insn, env.funcTargets))) }));
     return;
   }
   if (insn.src === LddwSrc.VAR_ADDR) fail('unsupported', 'global variable addresses (lddw src=3) are not supported yet');
@@ -391,8 +423,12 @@ export function assume(s: State, insn: Instruction, taken: boolean): State | und
   if (only(a, T.number) && only(b, T.number)) {
     const refined = numericRefine(rel, a.num, b.num, bits);
     if (refined === undefined) return undefined;
-    refineCopies(s, insn.dst, refined[0]);
-    if (!isImm && insn.src !== insn.dst) refineCopies(s, insn.src, refined[1]);
+    // What the low bits say trims the bounds further (x even, x != 64, x <= 64: x <= 62).
+    const ta = withLowBits(refined[0], a.lowBits, a.lowVal);
+    const tb = withLowBits(refined[1], b.lowBits, b.lowVal);
+    if (ta === undefined || tb === undefined) return undefined;
+    refineCopies(s, insn.dst, ta.num);
+    if (!isImm && insn.src !== insn.dst) refineCopies(s, insn.src, tb.num);
     return s;
   }
   const eqOps: Rel[] = ['jeq', 'jne', 'jgt', 'jge', 'jlt', 'jle'];
@@ -456,6 +492,12 @@ function nullRefine(s: State, r: number, rel: Rel): State | undefined {
   const next = apply(a);
   if (next === undefined) return undefined;
   s.regs[r] = next;
+  // A reservation that failed holds nothing.
+  if (isNull && nullable && a.nullId !== 0 && only(a, T.alloc_mem) && s.refs.has(a.nullId)) {
+    const refs = new Set(s.refs);
+    refs.delete(a.nullId);
+    s.refs = refs;
+  }
   // Copies of the same possibly-null pointer learn the same thing.
   if (nullable && a.nullId !== 0 && only(a, T.shared | T.alloc_mem)) {
     for (let i = 0; i < s.regs.length; i++) {
@@ -493,7 +535,12 @@ function packetRefine(s: State, a: Reg, b: Reg, rel: Rel, insn: Instruction): St
       // V + l.pkt + c <= P + r.pkt: V + (l.pkt.lo + c - r.pkt.hi) <= P.
       const v = s.pktVars.get(l.pktVar);
       const k = l.pkt.lo + c - r.pkt.hi;
-      if (v !== undefined && k > v.end) s.pktVars.set(l.pktVar, { ...v, end: k });
+      if (v !== undefined && k > v.end) {
+        // V + k <= packet_size <= pktHi: V, and the registers it was made from, are at most pktHi - k.
+        const hi = s.pktHi - k;
+        s.pktVars.set(l.pktVar, { ...v, end: k, range: v.range.hi > hi && v.range.lo <= hi ? itv(v.range.lo, hi) : v.range });
+        if (v.eqId !== undefined && v.eqId !== 0) boundCopies(s, v.eqId, hi - (v.eqOffset ?? 0n));
+      }
     }
     if (l.pktVar !== r.pktVar) {
       // Offsets relative to different variables cannot be ordered directly.
@@ -530,8 +577,21 @@ function packetRefine(s: State, a: Reg, b: Reg, rel: Rel, insn: Instruction): St
   return s;
 }
 
+/** Every number in copy group `id` is at most `hi` (signed). */
+function boundCopies(s: State, id: number, hi: bigint): void {
+  mapValues(s, (x) => {
+    if (x.eqId !== id || !only(x, T.number) || x.num.s.hi <= hi || x.num.s.lo > hi) return x;
+    const num = normalize({ s: itv(x.num.s.lo, hi), u: x.num.u });
+    return num === undefined ? x : { ...x, num };
+  });
+}
+
 /** Checks r0 at the program's exit. */
 export function checkExit(s: State, env: Env): void {
+  if (s.refs.has(-1)) fail('spin-lock', 'the program may exit while a bpf_spin_lock is held');
+  if (s.refs.size > 0 && env.rules.checkReleased !== false) {
+    fail('pointer-leak', `the program may exit while a reserved ring-buffer record is still held (reserved by the call at ${[...s.refs].map((id) => id - 1).join(', ')}): submit or discard it on every path`);
+  }
   if (env.rules.checkReturn === false) return;
   const r0 = requireInit(s, 0);
   if (!only(r0, T.number)) fail('pointer-leak', `the program returns a pointer (r0 is ${showReg(r0)})`);

@@ -135,3 +135,11 @@ test('legacy maps in per-map `maps/NAME` sections are read with the Linux layout
   assert.equal(one === undefined ? undefined : new DataView(one.buffer, one.byteOffset).getBigUint64(0, true), 1n, 'the 150-byte packet counted as long');
   assert.deepEqual([...(object.map('flows').lookup(Uint8Array.of(1, 0, 0, 0)) ?? [])], [150, 0, 0, 0]);
 });
+
+test('a Node Buffer opens like a plain Uint8Array (Buffer.slice shares memory)', () => {
+  const path = join(REPO_ROOT, 'test', 'fixtures', 'elf', 'linking.o');
+  const fromBuffer = openObject(readFileSync(path));
+  const fromCopy = openObject(fixture('linking.o'));
+  assert.deepEqual(fromBuffer.programs.map((p) => [p.name, p.references]), fromCopy.programs.map((p) => [p.name, p.references]));
+  assert.deepEqual(fromBuffer.programs[0].code, fromCopy.programs[0].code);
+});

@@ -74,6 +74,12 @@ export interface Reg {
    * what a branch learns about one holds for all (a copy is checked, the original is used).
    */
   readonly eqId: number;
+  /**
+   * A number's known low bits: the value is congruent to `lowVal` modulo 2^lowBits (0: nothing
+   * known, 64: the exact value). Lets a loop counter stepping by 2 stop at `!= 64`.
+   */
+  readonly lowBits: number;
+  readonly lowVal: bigint;
   readonly map?: MapInfo;
 }
 
@@ -82,14 +88,52 @@ const OFF_TOP = itv(S64_MIN, S64_MAX);
 const BASE: Reg = {
   types: 0, num: topNum(64), ctx: itv(0n), stack: itv(0n), shared: itv(0n), pkt: itv(0n), alloc: itv(0n),
   func: itv(0n), pktBase: 'data', pktVar: 0, stackFrame: -1n, sharedSize: 0n, sharedRO: false, allocSize: 0n, nullable: false, nullId: 0, eqId: 0,
+  lowBits: 0, lowVal: 0n,
 };
 
 export const UNINIT: Reg = { ...BASE, types: T.uninit };
 /** Anything at all (including uninitialised). */
 export const TOP: Reg = { ...BASE, types: ALL_TYPES, ctx: OFF_TOP, stack: OFF_TOP, shared: OFF_TOP, pkt: OFF_TOP, alloc: OFF_TOP, func: OFF_TOP, pktBase: 'mixed', nullable: true };
 
+const U64 = (1n << 64n) - 1n;
+
 export function numberReg(num: Num = topNum(64)): Reg {
+  if (num.u.lo === num.u.hi) return { ...BASE, types: T.number, num, lowBits: 64, lowVal: num.u.lo };
   return { ...BASE, types: T.number, num };
+}
+
+/** A number with known low bits (value = lowVal mod 2^lowBits), its intervals tightened to match. */
+export function withLowBits(num: Num, lowBits: number, lowVal: bigint): Reg | undefined {
+  if (lowBits <= 0) return numberReg(num);
+  const m = lowBits >= 64 ? 1n << 64n : 1n << BigInt(lowBits);
+  const r = lowVal & (m - 1n);
+  const fit = (x: Itv): Itv | undefined => {
+    const lo = x.lo + ((((r - x.lo) % m) + m) % m);
+    const hi = x.hi - ((((x.hi - r) % m) + m) % m);
+    return lo > hi ? undefined : itv(lo, hi);
+  };
+  const u = fit(num.u);
+  const sv = fit(num.s);
+  if (u === undefined || sv === undefined) return undefined;
+  const n = normalize({ s: sv, u });
+  if (n === undefined) return undefined;
+  return { ...numberReg(n), lowBits: Math.min(lowBits, 64), lowVal: r & U64 };
+}
+
+function trailingZeros(x: bigint): number {
+  if (x === 0n) return 64;
+  let n = 0;
+  while ((x & 1n) === 0n && n < 64) {
+    x >>= 1n;
+    n++;
+  }
+  return n;
+}
+
+/** Known low bits common to two numbers. */
+export function joinLowBits(a: Reg, b: Reg): { lowBits: number; lowVal: bigint } {
+  const k = Math.min(a.lowBits, b.lowBits, trailingZeros((a.lowVal ^ b.lowVal) & U64));
+  return { lowBits: k, lowVal: k === 0 ? 0n : a.lowVal & ((1n << BigInt(k)) - 1n) };
 }
 
 export function pointerReg(type: TypeName, fields: Partial<Reg>): Reg {
@@ -173,9 +217,12 @@ export function joinReg(a: Reg, b: Reg, w = false): Reg {
   const bothShared = has(a, shared) && has(b, shared);
   const mapTypes = T.map_fd | T.map_fd_programs;
   const bothMap = has(a, mapTypes) && has(b, mapTypes);
+  const low = !has(a, T.number) ? b : !has(b, T.number) ? a : joinLowBits(a, b);
   return {
     types: a.types | b.types,
     num,
+    lowBits: low.lowBits,
+    lowVal: low.lowVal,
     ctx: comp(T.ctx, 'ctx'),
     stack: comp(T.stack, 'stack'),
     shared: comp(T.shared, 'shared'),
@@ -197,7 +244,7 @@ export function joinReg(a: Reg, b: Reg, w = false): Reg {
 
 export function eqReg(a: Reg, b: Reg): boolean {
   if (a.types !== b.types) return false;
-  if (has(a, T.number) && !(eqItv(a.num.s, b.num.s) && eqItv(a.num.u, b.num.u) && a.eqId === b.eqId)) return false;
+  if (has(a, T.number) && !(eqItv(a.num.s, b.num.s) && eqItv(a.num.u, b.num.u) && a.eqId === b.eqId && a.lowBits === b.lowBits && a.lowVal === b.lowVal)) return false;
   if (has(a, T.ctx) && !eqItv(a.ctx, b.ctx)) return false;
   if (has(a, T.stack) && !(eqItv(a.stack, b.stack) && a.stackFrame === b.stackFrame)) return false;
   if (has(a, T.shared) && !(eqItv(a.shared, b.shared) && a.sharedSize === b.sharedSize && a.sharedRO === b.sharedRO)) return false;
@@ -218,7 +265,7 @@ export function showReg(r: Reg): string {
   if (has(r, T.stack)) parts.push(`stack+${showItv(r.stack)}`);
   if (has(r, T.packet)) parts.push(`${r.pktBase === 'data' ? 'packet' : r.pktBase === 'end' ? 'packet_end' : r.pktBase === 'meta' ? 'packet_meta' : 'packet?'}+${r.pktVar === 0 ? '' : `v${r.pktVar}+`}${showItv(r.pkt)}`);
   if (has(r, T.shared)) parts.push(`map_value+${showItv(r.shared)} size=${r.sharedSize}${r.sharedRO ? ' ro' : ''}`);
-  if (has(r, T.alloc_mem)) parts.push(`alloc_mem+${showItv(r.alloc)} size=${r.allocSize}`);
+  if (has(r, T.alloc_mem)) parts.push(r.allocSize < 0n ? `alloc_mem+${showItv(r.alloc)} released` : `alloc_mem+${showItv(r.alloc)} size=${r.allocSize}`);
   if (has(r, T.shared | T.alloc_mem) && r.nullable) parts.push('or_null');
   if (has(r, T.map_fd | T.map_fd_programs)) parts.push(r.map === undefined ? 'map=?' : `map=${r.map.name}`);
   if (has(r, T.func)) parts.push(`func=${showItv(r.func)}`);
@@ -243,11 +290,19 @@ export interface Frame {
   readonly frameTop: bigint;
   /** Loop deltas of the caller at the call (r6-r10 keep theirs across the call). */
   readonly deltas: ReadonlyMap<string, readonly (Itv | undefined)[]>;
+  /** A callback's frame: r1-r5 it gets on each run (the helper may run it again). */
+  readonly args?: readonly Reg[];
 }
 
 export interface PacketVar {
   readonly range: Itv;
   readonly end: bigint;
+  /**
+   * Non-zero: V = x + eqOffset, where x is the value of the number registers with this eqId
+   * (the register that was added to the pointer), so a bound learned on V bounds them too.
+   */
+  readonly eqId?: number;
+  readonly eqOffset?: bigint;
 }
 
 /** No fact V + k <= packet_size is known. */
@@ -271,7 +326,7 @@ export function retirePktVar(s: State, id: number): void {
   const fix = (r: Reg): Reg => (r.pktVar === id ? dropPktVar(s, r) : r);
   for (let i = 0; i < s.regs.length; i++) s.regs[i] = fix(s.regs[i]);
   for (const [at, c] of s.cells) if (c.reg.pktVar === id) s.cells.set(at, { width: c.width, reg: fix(c.reg) });
-  s.frames = s.frames.map((f) => ({ ...f, saved: f.saved.map(fix) }));
+  s.frames = s.frames.map((f) => ({ ...f, saved: f.saved.map(fix), ...(f.args === undefined ? {} : { args: f.args.map(fix) }) }));
   s.pktVars.delete(id);
 }
 
@@ -292,6 +347,11 @@ export interface State {
   pktVars: Map<number, PacketVar>;
   /** For each loop head on the current path: how far each register moved since the head. */
   deltas: Map<string, (Itv | undefined)[]>;
+  /**
+   * Acquired references that may still be held (ring-buffer reservations, by the nullId of the
+   * pointer the reserving call returned). Each must be submitted or discarded before the exit.
+   */
+  refs: ReadonlySet<number>;
 }
 
 export function cloneState(s: State): State {
@@ -307,6 +367,7 @@ export function cloneState(s: State): State {
     frames: s.frames.slice(),
     deltas: new Map(s.deltas),
     pktVars: new Map(s.pktVars),
+    refs: s.refs,
   };
 }
 
@@ -344,6 +405,7 @@ export function joinState(a: State, b: State, w = false): State {
     saved: f.saved.map((r, k) => joinReg(...pair(r, b.frames[i].saved[k]), w)),
     frameTop: f.frameTop,
     deltas: joinDeltas(f.deltas, b.frames[i].deltas, w),
+    ...(f.args === undefined ? {} : { args: f.args.map((r, k) => joinReg(...pair(r, b.frames[i].args?.[k] ?? r), w)) }),
   }));
   const pktVars = new Map<number, PacketVar>();
   for (const [id, va] of a.pktVars) {
@@ -354,9 +416,11 @@ export function joinState(a: State, b: State, w = false): State {
       continue;
     }
     const end = va.end < vb.end ? va.end : vb.end;
+    const link = va.eqId !== undefined && va.eqId === vb.eqId && va.eqOffset === vb.eqOffset ? { eqId: va.eqId, eqOffset: va.eqOffset } : {};
     pktVars.set(id, {
       range: w ? widen(va.range, vb.range, itv(S64_MIN, S64_MAX)) : hull(va.range, vb.range),
       end: w && end < va.end ? NO_END : end,
+      ...link,
     });
   }
   for (const [id, vb] of b.pktVars) if (!a.pktVars.has(id)) pktVars.set(id, vb);
@@ -364,6 +428,7 @@ export function joinState(a: State, b: State, w = false): State {
   const max = (x: bigint, y: bigint): bigint => (x > y ? x : y);
   return {
     regs, bytes, cells, frames, deltas, pktVars, frameTop: a.frameTop,
+    refs: a.refs === b.refs ? a.refs : new Set([...a.refs, ...b.refs]),
     pktLo: w && b.pktLo < a.pktLo ? 0n : min(a.pktLo, b.pktLo),
     pktHi: w && b.pktHi > a.pktHi ? PACKET_MAX : max(a.pktHi, b.pktHi),
     metaLo: w && b.metaLo < a.metaLo ? 0n : min(a.metaLo, b.metaLo),
@@ -384,13 +449,17 @@ export function eqState(a: State, b: State): boolean {
   }
   if (!eqDeltas(a.deltas, b.deltas)) return false;
   if (a.pktVars.size !== b.pktVars.size) return false;
+  if (a.refs.size !== b.refs.size || [...a.refs].some((r) => !b.refs.has(r))) return false;
   for (const [id, va] of a.pktVars) {
     const vb = b.pktVars.get(id);
-    if (vb === undefined || vb.end !== va.end || !eqItv(va.range, vb.range)) return false;
+    if (vb === undefined || vb.end !== va.end || !eqItv(va.range, vb.range) || va.eqId !== vb.eqId || va.eqOffset !== vb.eqOffset) return false;
   }
   for (let i = 0; i < a.frames.length; i++) {
     if (!eqDeltas(a.frames[i].deltas, b.frames[i].deltas)) return false;
     for (let k = 0; k < a.frames[i].saved.length; k++) if (!eqReg(a.frames[i].saved[k], b.frames[i].saved[k])) return false;
+    const aa = a.frames[i].args;
+    const ba = b.frames[i].args;
+    if (aa !== undefined && ba !== undefined && aa.some((r, k) => !eqReg(r, ba[k]))) return false;
   }
   return true;
 }
@@ -416,7 +485,13 @@ export function mapValues(s: State, f: (r: Reg) => Reg): void {
     const r = f(c.reg);
     if (r !== c.reg) s.cells.set(at, { width: c.width, reg: r });
   }
-  s.frames = s.frames.map((fr) => ({ ...fr, saved: fr.saved.map(f) }));
+  s.frames = s.frames.map((fr) => ({ ...fr, saved: fr.saved.map(f), ...(fr.args === undefined ? {} : { args: fr.args.map(f) }) }));
+}
+
+/** Copy group `id` starts anew: nothing that had it (values, packet-variable links) keeps it. */
+export function recycleEqId(s: State, id: number): void {
+  mapValues(s, (x) => (x.eqId === id ? { ...x, eqId: 0 } : x));
+  for (const [k, v] of s.pktVars) if (v.eqId === id) s.pktVars.set(k, { range: v.range, end: v.end });
 }
 
 /**
@@ -429,7 +504,7 @@ export function linkCopies(s: State, r: number, q: number, id: number): void {
     s.regs[r] = { ...s.regs[r], eqId: group };
     return;
   }
-  mapValues(s, (x) => (x.eqId === id ? { ...x, eqId: 0 } : x));
+  recycleEqId(s, id);
   s.regs[r] = { ...s.regs[r], eqId: id };
   s.regs[q] = { ...s.regs[q], eqId: id };
 }
@@ -467,6 +542,7 @@ export function showState(s: State): string {
     if (r.types !== T.uninit) parts.push(`r${i}: ${showReg(r)}`);
   });
   parts.push(`packet_size=[${s.pktLo}, ${s.pktHi}]`);
+  if (s.refs.size > 0) parts.push(`held=[${[...s.refs].join(', ')}]`);
   for (const [id, v] of s.pktVars) parts.push(`v${id}=${showItv(v.range)}${v.end === NO_END ? '' : ` v${id}+${v.end}<=packet_size`}`);
   const init: string[] = [];
   let i = 0;
