@@ -15,6 +15,7 @@ import { disassemblyCommand } from './commands/disassembly.js';
 import { assembleCommand } from './commands/assemble.js';
 import { tourCommand } from './commands/tour.js';
 import { demoCommand } from './commands/demo.js';
+import { benchCommand } from './commands/bench.js';
 import { sectionsCommand } from './commands/sections.js';
 import { verificationCommand } from './commands/verification.js';
 import { mapDumpCommand, runCommand } from './commands/run.js';
@@ -118,6 +119,19 @@ function build(setStatus: (code: number) => void): Command {
       .argument('[maps...]', 'maps to show (default: all)')
       .option('--program <name>', 'program to run before dumping'),
   ).action((file: string, maps: string[], opts) => setStatus(mapDumpCommand(file, maps, opts, out)));
+
+  program
+    .command('bench')
+    .description('time a program on the interpreter and the JIT (ns per run)')
+    .argument('<file>', 'eBPF object (.o)')
+    .argument('[program]', 'program or section name (default: the only one)')
+    .option('--data <file>', 'input data (the packet for XDP and skb programs)')
+    .option('--ctx <file>', 'input context struct')
+    .option('--type <type>', 'program type (default: from the section name)')
+    .option('--abi <abi>', 'linux or efw (default: detected)')
+    .option('--runs <n>', 'measured runs per engine', '100000')
+    .option('--json', 'machine-readable output')
+    .action((file: string, name: string | undefined, opts) => setStatus(benchCommand(file, name, opts, out)));
 
   program
     .command('demo')

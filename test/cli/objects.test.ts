@@ -101,3 +101,10 @@ test('show verification explains a refusal with the C line, the failed condition
   assert.match(verbose.stdout, /^ {2}5: /m, 'the invariant before each instruction');
   assert.match(ebpf('show', 'verification', 'examples/droppacket.o', '--type', 'xpd').stderr, /no verifier rules for program type 'xpd' \(did you mean xdp\?\)/);
 });
+
+test('bench times a program on both engines with the same result', () => {
+  const json = JSON.parse(ebpf('bench', 'examples/droppacket.o', '--data', packetFile('udp_dns_empty'), '--runs', '200', '--json').stdout);
+  assert.deepEqual(json.engines.map((e: { engine: string; returnValue: number }) => [e.engine, e.returnValue]), [['interpreter', 1], ['jit', 1]]);
+  for (const e of json.engines) assert.ok(e.nsPerRun > 0);
+  assert.match(ebpf('bench', 'examples/droppacket.o', '--runs', 'many').stderr, /--runs must be a positive integer/);
+});
