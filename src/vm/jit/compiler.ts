@@ -48,6 +48,7 @@ import { NULL_GUARD } from '../memory.js';
 import type { PreparedProgram } from '../program.js';
 import { ENTRY, FaultCode, IMPORT, SLOTS, SLOT_BYTES, callbackExport } from './layout.js';
 import { AtomicRmw, FunctionBuilder, Load, ModuleBuilder, Op, Store, ValType } from './wasm-builder.js';
+import { ArrayLayout, MapHeader, MapType } from '../../maps/index.js';
 
 /** The program uses something this JIT does not compile; it runs on the interpreter instead. */
 export class JitUnsupported extends Error {
@@ -1287,7 +1288,36 @@ class FunctionCompiler {
     }
   }
 
+  /**
+   * bpf_map_lookup_elem on an array map, inline: the map's layout in linear memory (src/maps)
+   * gives the value address without leaving WebAssembly. Other maps take the helper call.
+   * Verified programs pass a map in r1 and a key on the stack in r2, so the loads are in bounds.
+   */
+  private inlineArrayLookup(insn: Instruction): void {
+    const f = this.f;
+    this.get(1).op(Op.i32_wrap_i64).localSet(this.lAddr);
+    f.localGet(this.lAddr).load(Load.i32_load, MapHeader.TYPE).i32Const(MapType.ARRAY).op(Op.i32_eq).if();
+    this.get(2).op(Op.i32_wrap_i64).load(Load.i32_load, 0);
+    f.localGet(this.lAddr).load(Load.i32_load, MapHeader.MAX_ENTRIES).op(Op.i32_lt_u).if();
+    f.localGet(this.lAddr).load(Load.i32_load, ArrayLayout.VALUES);
+    this.get(2).op(Op.i32_wrap_i64).load(Load.i32_load, 0);
+    f.localGet(this.lAddr).load(Load.i32_load, ArrayLayout.STRIDE).op(Op.i32_mul).op(Op.i32_add).op(Op.i64_extend_i32_u);
+    this.set(0);
+    f.else().i64Const(0);
+    this.set(0);
+    f.end();
+    f.else();
+    this.helperCallThroughImport(insn);
+    f.end();
+  }
+
   private helperCall(insn: Instruction): void {
+    const helper = this.p.helpers[insn.pc];
+    if (insn.spec.form === 'call' && helper?.name === 'map_lookup_elem') this.inlineArrayLookup(insn);
+    else this.helperCallThroughImport(insn);
+  }
+
+  private helperCallThroughImport(insn: Instruction): void {
     const f = this.f;
     const helper = this.p.helpers[insn.pc];
     this.storeArguments();
