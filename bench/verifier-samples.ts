@@ -84,6 +84,12 @@ for (const line of lines) {
     row.verdict = 'not-found';
     continue;
   }
+  if (program.unsupported !== undefined) {
+    row.verdict = 'refused';
+    row.code = 'unsupported';
+    row.message = program.unsupported;
+    continue;
+  }
   row.instructions = program.instructions.length;
   const rules = verifierRules(type, 'linux');
   if (rules === undefined) {

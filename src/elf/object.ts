@@ -165,13 +165,24 @@ function openElf(bytes: Uint8Array, options: OpenOptions): ObjectSpec {
   };
 
   const programs: ProgramSpec[] = entries.map((entry) => {
-    const linked = linkProgram(elf, entry, functions, relocations, resolver, btfExt?.lineInfo);
+    const section = programTypeOfSection(entry.section.name);
+    let linked;
+    try {
+      linked = linkProgram(elf, entry, functions, relocations, resolver, btfExt?.lineInfo);
+    } catch (e) {
+      // A feature one program uses (a kfunc, a ksym) need not take the object's other programs down.
+      if (!(e instanceof ObjectError) || !e.unsupported) throw e;
+      return {
+        name: entry.name, section: entry.section.name, type: section.type, attachTo: section.attachTo, instructions: [],
+        code: new Uint8Array(0), references: [], lineInfo: [], functions: [{ pc: 0, name: entry.name }],
+        contextType: contextTypeName(btf, entry.name), license, unsupported: e.message,
+      };
+    }
     for (const r of linked.references) {
       if ((r.kind === 'map' || r.kind === 'map-value') && !names.has(r.map)) {
         throw new ObjectError(`program ${entry.name} refers to map ${r.map}, which the object does not define`);
       }
     }
-    const section = programTypeOfSection(entry.section.name);
     return {
       name: entry.name,
       section: entry.section.name,

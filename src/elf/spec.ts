@@ -61,6 +61,11 @@ export interface ProgramSpec {
   /** BTF type name of the context parameter (`xdp_md`, `xdp_md_t`…), when BTF says. */
   readonly contextType?: string;
   readonly license: string;
+  /**
+   * Why this program cannot be linked (a kfunc call, an unknown extern…): the rest of the object
+   * still opens, but this program has no instructions and cannot be loaded.
+   */
+  readonly unsupported?: string;
 }
 
 export interface ObjectSpec {

@@ -139,6 +139,7 @@ export function loadObject(spec: ObjectSpec, context: ExecutionContext, options:
 
   const programs = new Map<string, LoadedProgram>();
   for (const p of selected) {
+    if (p.unsupported !== undefined) throw new LoadError(`program ${p.name} cannot be loaded: ${p.unsupported}`);
     const type = context.programTypes.get(options.programType ?? p.type);
     // Only verified programs run (DESIGN.md): a program type the verifier has no rules for cannot load.
     const rules = rulesFor(p, spec, type);

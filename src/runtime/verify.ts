@@ -33,6 +33,9 @@ export function rulesFor(program: ProgramSpec, spec: ObjectSpec, type?: ProgramT
 export const LOAD_VERIFIER_OPTIONS: VerifierOptions = { termination: true };
 
 export function verifyProgram(spec: ObjectSpec, program: ProgramSpec, rules: ProgramTypeRules, options: VerifierOptions = LOAD_VERIFIER_OPTIONS): VerificationReport {
+  if (program.unsupported !== undefined) {
+    return { ok: false, instructions: 0, statesVisited: 0, errors: [{ code: 'unsupported', pc: -1, instruction: '', message: program.unsupported, registers: {} }] };
+  }
   const maps = new Map<number, MapRef>();
   for (const r of program.references) {
     if (r.kind !== 'map' && r.kind !== 'map-value') continue;

@@ -41,6 +41,10 @@ export function disassemblyCommand(file: string, section: string | undefined, op
     }
     programs.forEach((p, i) => {
       if (i > 0) out('\n');
+      if (p.unsupported !== undefined) {
+        out(`${p.section}/${p.name}: not linked: ${p.unsupported}\n`);
+        return;
+      }
       out(`${p.section}/${p.name}: ${p.instructions.length} instructions, type ${p.type}${spec.license ? `, license ${spec.license}` : ''}\n`);
       for (const line of programListing(spec, p, { syntax, bytes: options.bytes, source: options.source })) out(line + '\n');
     });
