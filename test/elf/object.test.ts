@@ -146,3 +146,10 @@ test('a Node Buffer opens like a plain Uint8Array (Buffer.slice shares memory)',
   assert.deepEqual(fromBuffer.programs.map((p) => [p.name, p.references]), fromCopy.programs.map((p) => [p.name, p.references]));
   assert.deepEqual(fromBuffer.programs[0].code, fromCopy.programs[0].code);
 });
+
+test('malformed objects are refused whole, with an ObjectError naming the problem', () => {
+  assert.match(objectError(fixture('linking.o').slice(0, 100)).message, /malformed ELF: section header table .* is outside the file/);
+  const noBtf = fixture('linking.o');
+  noBtf[4] = 1; // ELFCLASS32
+  assert.match(objectError(noBtf).message, /malformed ELF: unsupported ELF class 1/);
+});
