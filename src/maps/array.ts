@@ -10,6 +10,11 @@
 //   +56 values: element i of CPU c at values + (i * copies + c) * stride
 //
 // A lookup is therefore one bounds check and a multiply, which the JIT can inline.
+//
+// Threads: lookups take no lock and return the value's address; programs that share a value
+// between CPUs update it with atomic instructions (lock xadd), as on Linux. Updates copy the
+// value without atomicity (Linux's array update is a memcpy too); a PERCPU_ARRAY program update
+// writes only its own CPU's copy.
 
 import { negative } from './errors.js';
 import { BpfMap, MapHeader } from './map.js';
@@ -33,16 +38,17 @@ export class ArrayMap extends BpfMap {
   private readonly perCpu: boolean;
   private readonly scratchKey: number;
 
-  constructor(registry: MapRegistry, id: number, spec: MapSpec) {
+  constructor(registry: MapRegistry, id: number, spec: MapSpec, attachAt?: number) {
     const perCpu = spec.type === MapType.PERCPU_ARRAY;
     const stride = roundUp8(spec.valueSize);
     const copies = perCpu ? registry.cpus : 1;
-    super(registry, id, spec, ArrayLayout.DATA + spec.maxEntries * copies * stride);
+    super(registry, id, spec, ArrayLayout.DATA + spec.maxEntries * copies * stride, attachAt);
     this.perCpu = perCpu;
     this.stride = stride;
     this.copies = copies;
     this.values = this.address + ArrayLayout.DATA;
     this.scratchKey = this.address + ArrayLayout.DATA - 8;
+    if (this.attached) return;
     const view = this.memory.view;
     view.setUint32(this.address + ArrayLayout.VALUES, this.values, true);
     view.setUint32(this.address + ArrayLayout.STRIDE, stride, true);

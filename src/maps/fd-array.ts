@@ -6,6 +6,9 @@
 //
 //   +32 u32 address of the slots
 //   +40 the slots: one little-endian u32 per index, 0 = empty
+//
+// Threads: a slot is one aligned word, stored and read with Atomics, so a reader sees the old or
+// the new content, never a mix.
 
 import { BpfMap, MapHeader } from './map.js';
 import type { MapRegistry } from './registry.js';
@@ -21,10 +24,10 @@ export abstract class FdArrayMap extends BpfMap {
   /** Address of slot 0. */
   readonly slots: number;
 
-  constructor(registry: MapRegistry, id: number, spec: MapSpec) {
-    super(registry, id, spec, FdArrayLayout.DATA + spec.maxEntries * 4);
+  constructor(registry: MapRegistry, id: number, spec: MapSpec, attachAt?: number) {
+    super(registry, id, spec, FdArrayLayout.DATA + spec.maxEntries * 4, attachAt);
     this.slots = this.address + FdArrayLayout.DATA;
-    this.memory.view.setUint32(this.address + FdArrayLayout.SLOTS, this.slots, true);
+    if (!this.attached) this.memory.view.setUint32(this.address + FdArrayLayout.SLOTS, this.slots, true);
   }
 
   /** The slot content for an id user space stores; throws MapError when the id may not go in. */
@@ -36,7 +39,7 @@ export abstract class FdArrayMap extends BpfMap {
   /** Content of slot `index`, 0 when empty or out of range. */
   protected slot(index: number): number {
     this.reach();
-    return index < this.spec.maxEntries ? this.view.getUint32(this.slots + index * 4, true) : 0;
+    return index < this.spec.maxEntries ? Atomics.load(this.i32, (this.slots + index * 4) >> 2) >>> 0 : 0;
   }
 
   private index(key: Uint8Array): number {
@@ -58,14 +61,14 @@ export abstract class FdArrayMap extends BpfMap {
     const id = new DataView(value.buffer, value.byteOffset, 4).getUint32(0, true);
     const slot = this.slotFor(id);
     this.reach();
-    this.view.setUint32(this.slots + index * 4, slot, true);
+    Atomics.store(this.i32, (this.slots + index * 4) >> 2, slot | 0);
   }
 
   protected override deleteElem(key: Uint8Array): void {
     const index = this.index(key);
     if (index >= this.spec.maxEntries) throw this.error('E2BIG', `index ${index} is beyond max_entries ${this.spec.maxEntries}`);
-    if (this.slot(index) === 0) throw this.error('ENOENT', `slot ${index} is empty`);
-    this.view.setUint32(this.slots + index * 4, 0, true);
+    this.reach();
+    if (Atomics.exchange(this.i32, (this.slots + index * 4) >> 2, 0) === 0) throw this.error('ENOENT', `slot ${index} is empty`);
   }
 
   protected override nextKeyOf(key: Uint8Array | undefined): Uint8Array | undefined {

@@ -13,7 +13,9 @@
 //   +56 value offset in an entry            l*n .. l*n+n-1)
 //   +60 live entries                   +76 value copies: CPUs for per-CPU maps, else 1
 //                                      +80 value stride: value size rounded up to 8
-//   +88 lists, 16 bytes each: +0 free-entry stack head, +4 MRU entry, +8 LRU entry (LRU maps)
+//                                      +84 lock word and sequence (lock.ts)
+//   +88 lists, 16 bytes each: +0 free-entry queue head, +4 MRU entry, +8 LRU entry (LRU maps),
+//       +12 free-entry queue tail
 //   then the buckets: one u32 per bucket, the first entry of its chain (0 = empty)
 //   then the entries (8-byte aligned), then scratch space for user-space keys and values.
 //
@@ -28,10 +30,30 @@
 // New entries go to the head of their chain, as in Linux; iteration (BPF_MAP_GET_NEXT_KEY) walks
 // buckets in order and each chain from its head. Updates of an existing key write its value in
 // place, so a pointer a program got from a lookup sees them.
+//
+// Threads (several workers running programs, user code in any thread):
+// - Updates, deletes, LRU evictions, lookup-and-delete and key iteration take the map's lock word
+//   (+84): chains, free queues, LRU lists and the count only change under it, so no insert is
+//   lost, no key is ever in the map twice and no free entry is handed out twice.
+// - Lookups are lock-free: they walk the chain and return an entry whose hash and key match.
+//   A miss is trusted only if the lock word's sequence did not move during the walk; otherwise
+//   the lookup is repeated under the lock, so a lookup never misses a key that stayed in the map.
+//   (Walks are bounded, so a walk that follows an entry being relinked always ends.)
+// - A lookup may return an element that is being deleted concurrently, and a program keeps using
+//   the pointer after the delete (Linux's RCU semantics). Freed entries go to the tail of a FIFO
+//   free queue and are handed out again only after every other free entry, so an entry is reused
+//   for another key only after (max_entries - count) further inserts: with a map that is not
+//   nearly full that never happens while a program holds the pointer. A full map under churn can
+//   reuse a just-deleted entry (as Linux's preallocated hash maps do); programs that need more
+//   must not delete elements others are using.
+// - Value updates of an existing element copy the value in place without atomicity (as Linux
+//   without BPF_F_LOCK): concurrent readers may see a mix; counters use atomic instructions.
+// - LRU lookups mark the entry used only when the lock is free at that moment (recency is a hint).
 
 import { MapError, negative, type Errno } from './errors.js';
 import { murmur3 } from './hash-function.js';
-import { lruOldest, lruPushFront, lruTouch, lruUnlink, LruList } from './lru.js';
+import { lockWord, sequence, tryLockWord, unlockWord } from './lock.js';
+import { freeQueueAppend, freeQueueTake, lruOldest, lruPushFront, lruTouch, lruUnlink, LruList } from './lru.js';
 import { BpfMap, MapHeader } from './map.js';
 import type { MapRegistry } from './registry.js';
 import { MapFlags, MapType, existenceError, roundUp8, validUpdateFlags, type MapSpec } from './spec.js';
@@ -50,6 +72,7 @@ export const HashLayout = {
   ENTRIES_PER_LIST: MapHeader.SIZE + 40,
   COPIES: MapHeader.SIZE + 44,
   VALUE_STRIDE: MapHeader.SIZE + 48,
+  LOCK: MapHeader.SIZE + 52,
   /** Offset of the first list record from the map address. */
   LIST_DATA: MapHeader.SIZE + 56,
 } as const;
@@ -83,8 +106,12 @@ export class HashMap extends BpfMap {
   private readonly seed: number;
   private readonly scratchKey: number;
   private readonly scratchValue: number;
+  /** Index of the lock word in an Int32Array of linear memory. */
+  private readonly lockIndex: number;
+  /** Whether this thread holds the lock right now (store and remove run again under it). */
+  private holding = false;
 
-  constructor(registry: MapRegistry, id: number, spec: MapSpec) {
+  constructor(registry: MapRegistry, id: number, spec: MapSpec, attachAt?: number) {
     const lru = spec.type === MapType.LRU_HASH || spec.type === MapType.LRU_PERCPU_HASH;
     const perCpu = spec.type === MapType.PERCPU_HASH || spec.type === MapType.LRU_PERCPU_HASH;
     if (spec.maxEntries > 0x80000000) throw new MapError('E2BIG', `map "${spec.name}": max_entries ${spec.maxEntries} needs too many buckets`);
@@ -99,7 +126,7 @@ export class HashMap extends BpfMap {
     const entriesAt = roundUp8(bucketsAt + bucketCount * 4);
     const scratchKeyAt = entriesAt + spec.maxEntries * stride;
     const scratchValueAt = scratchKeyAt + roundUp8(spec.keySize);
-    super(registry, id, spec, scratchValueAt + copies * valueStride);
+    super(registry, id, spec, scratchValueAt + copies * valueStride, attachAt);
 
     this.lru = lru;
     this.perCpu = perCpu;
@@ -114,11 +141,19 @@ export class HashMap extends BpfMap {
     this.perList = spec.maxEntries / listCount;
     this.copies = copies;
     this.valueStride = valueStride;
+    this.lockIndex = (this.address + HashLayout.LOCK) >> 2;
+    const view = this.memory.view;
+    if (this.attached) {
+      this.seed = view.getUint32(this.address + HashLayout.SEED, true);
+      // The scratch space in the block belongs to the thread that created the map.
+      this.scratchKey = registry.allocate(roundUp8(spec.keySize) + copies * valueStride, this.describe());
+      this.scratchValue = this.scratchKey + roundUp8(spec.keySize);
+      return;
+    }
     this.seed = spec.flags & MapFlags.ZERO_SEED ? 0 : randomSeed();
     this.scratchKey = this.address + scratchKeyAt;
     this.scratchValue = this.address + scratchValueAt;
 
-    const view = this.memory.view;
     const header = (offset: number, value: number) => view.setUint32(this.address + offset, value, true);
     header(HashLayout.BUCKET_COUNT, bucketCount);
     header(HashLayout.SEED, this.seed);
@@ -132,7 +167,7 @@ export class HashMap extends BpfMap {
     header(HashLayout.ENTRIES_PER_LIST, this.perList);
     header(HashLayout.COPIES, copies);
     header(HashLayout.VALUE_STRIDE, valueStride);
-    // Each list's free stack pops its lowest entry first, so allocation order is predictable.
+    // Each list's free queue hands out its lowest entry first, so allocation order is predictable.
     for (let l = 0; l < listCount; l++) {
       let head = 0;
       for (let i = (l + 1) * this.perList - 1; i >= l * this.perList; i--) {
@@ -142,6 +177,7 @@ export class HashMap extends BpfMap {
         head = entry;
       }
       view.setUint32(this.lists + l * LruList.SIZE + LruList.FREE, head, true);
+      view.setUint32(this.lists + l * LruList.SIZE + LruList.FREE_TAIL, this.perList === 0 ? 0 : this.entries0 + ((l + 1) * this.perList - 1) * stride, true);
     }
   }
 
@@ -169,13 +205,17 @@ export class HashMap extends BpfMap {
     return this.lists + view.getUint32(entry + HashEntry.LIST, true) * LruList.SIZE;
   }
 
-  /** The entry holding the key at `keyAddress`, or 0. */
+  /**
+   * The entry holding the key at `keyAddress`, or 0. Lock-free callers may walk a chain while it
+   * is relinked: the walk stops after max_entries steps, whatever it follows.
+   */
   protected find(keyAddress: number, hash: number): number {
     const view = this.view;
     const bytes = this.bytes;
     const size = this.spec.keySize;
     let entry = view.getUint32(this.bucketOf(hash), true);
-    search: while (entry !== 0) {
+    let steps = this.spec.maxEntries;
+    search: while (entry !== 0 && steps-- >= 0) {
       if (view.getUint32(entry + HashEntry.HASH, true) === hash) {
         const k = entry + this.keyOffset;
         for (let i = 0; i < size; i++) {
@@ -191,13 +231,39 @@ export class HashMap extends BpfMap {
     return 0;
   }
 
+  /**
+   * find() without the lock, for lookups: a hit is returned as found; a miss is trusted only if
+   * no writer ran during the walk, else the walk is repeated under the lock.
+   */
+  private findShared(keyAddress: number, hash: number): number {
+    // A hit needs no validation: the hash and the key matched. Only a miss is checked, by a
+    // second walk between two reads of the sequence (the Atomics calls cost more than a walk).
+    const entry = this.find(keyAddress, hash);
+    if (entry !== 0 || !this.concurrent) return entry;
+    return this.findValidated(keyAddress, hash);
+  }
+
+  private findValidated(keyAddress: number, hash: number): number {
+    const before = sequence(this.i32, this.lockIndex);
+    const entry = this.find(keyAddress, hash);
+    if (entry !== 0 || ((before & 1) === 0 && sequence(this.i32, this.lockIndex) === before)) return entry;
+    return this.findLocked(keyAddress, hash);
+  }
+
+  private findLocked(keyAddress: number, hash: number): number {
+    const i32 = this.i32;
+    lockWord(i32, this.lockIndex);
+    try {
+      return this.find(keyAddress, hash);
+    } finally {
+      unlockWord(i32, this.lockIndex);
+    }
+  }
+
   /** Takes a free entry of list `list`, evicting its least recently used one in LRU maps; 0 when full. */
   private allocate(view: DataView, list: number): number {
-    const free = view.getUint32(list + LruList.FREE, true);
-    if (free !== 0) {
-      view.setUint32(list + LruList.FREE, view.getUint32(free + HashEntry.NEXT, true), true);
-      return free;
-    }
+    const free = freeQueueTake(view, list);
+    if (free !== 0) return free;
     if (!this.lru) return 0;
     const victim = lruOldest(view, list);
     if (victim === 0) return 0;
@@ -232,6 +298,8 @@ export class HashMap extends BpfMap {
    */
   protected store(keyAddress: number, valueAddress: number, flags: number, cpu: number, allCpus: boolean): Errno | undefined {
     if (!validUpdateFlags(flags)) return 'EINVAL';
+    // Shared: run again holding the lock. Alone: straight on (one function, as fast as unlocked).
+    if (this.concurrent && !this.holding) return this.storeHolding(keyAddress, valueAddress, flags, cpu, allCpus);
     const hash = this.hashOf(keyAddress);
     let entry = this.find(keyAddress, hash);
     const refused = existenceError(flags, entry !== 0);
@@ -260,19 +328,47 @@ export class HashMap extends BpfMap {
     return undefined;
   }
 
-  /** Deletes the element whose key is at `keyAddress`; false when there is none. */
-  protected remove(keyAddress: number): boolean {
+  private storeHolding(keyAddress: number, valueAddress: number, flags: number, cpu: number, allCpus: boolean): Errno | undefined {
+    const i32 = this.i32;
+    lockWord(i32, this.lockIndex);
+    this.holding = true;
+    try {
+      return this.store(keyAddress, valueAddress, flags, cpu, allCpus);
+    } finally {
+      this.holding = false;
+      unlockWord(i32, this.lockIndex);
+    }
+  }
+
+  /**
+   * Deletes the element whose key is at `keyAddress`; false when there is none. With `copyTo`,
+   * copies the user-visible value there first (lookup-and-delete, atomically).
+   */
+  protected remove(keyAddress: number, copyTo?: number): boolean {
+    if (this.concurrent && !this.holding) return this.removeHolding(keyAddress, copyTo);
     const view = this.view;
     const entry = this.find(keyAddress, this.hashOf(keyAddress));
     if (entry === 0) return false;
+    if (copyTo !== undefined) this.bytes.copyWithin(copyTo, entry + this.valueOffset, entry + this.valueOffset + this.userValueSize);
     this.unchain(view, entry);
     const list = this.listOf(view, entry);
     if (this.lru) lruUnlink(view, list, entry);
     view.setUint32(entry + HashEntry.STATE, 0, true);
-    view.setUint32(entry + HashEntry.NEXT, view.getUint32(list + LruList.FREE, true), true);
-    view.setUint32(list + LruList.FREE, entry, true);
+    freeQueueAppend(view, list, entry);
     this.addCount(view, -1);
     return true;
+  }
+
+  private removeHolding(keyAddress: number, copyTo: number | undefined): boolean {
+    const i32 = this.i32;
+    lockWord(i32, this.lockIndex);
+    this.holding = true;
+    try {
+      return this.remove(keyAddress, copyTo);
+    } finally {
+      this.holding = false;
+      unlockWord(i32, this.lockIndex);
+    }
   }
 
   // ---- user space ----
@@ -286,7 +382,7 @@ export class HashMap extends BpfMap {
   protected override lookupElem(key: Uint8Array): Uint8Array | undefined {
     const at = this.scratch(key);
     // BPF_MAP_LOOKUP_ELEM does not count as a use for LRU maps (htab_lru_map_lookup_elem_sys).
-    const entry = this.find(at, this.hashOf(at));
+    const entry = this.findShared(at, this.hashOf(at));
     return entry === 0 ? undefined : this.bytes.slice(entry + this.valueOffset, entry + this.valueOffset + this.userValueSize);
   }
 
@@ -302,14 +398,23 @@ export class HashMap extends BpfMap {
   }
 
   protected override lookupAndDeleteElem(key: Uint8Array): Uint8Array {
-    const value = this.lookupElem(key);
-    if (value === undefined) throw this.error('ENOENT', 'no such key');
-    this.remove(this.scratchKey);
-    return value;
+    const at = this.scratch(key);
+    if (!this.remove(at, this.scratchValue)) throw this.error('ENOENT', 'no such key');
+    return this.bytes.slice(this.scratchValue, this.scratchValue + this.userValueSize);
   }
 
   protected override nextKeyOf(key: Uint8Array | undefined): Uint8Array | undefined {
     this.reach();
+    const i32 = this.i32;
+    lockWord(i32, this.lockIndex);
+    try {
+      return this.nextKeyLocked(key);
+    } finally {
+      unlockWord(i32, this.lockIndex);
+    }
+  }
+
+  private nextKeyLocked(key: Uint8Array | undefined): Uint8Array | undefined {
     let bucket = 0;
     if (key !== undefined) {
       const at = this.scratch(key);
@@ -331,7 +436,7 @@ export class HashMap extends BpfMap {
 
   protected override containsKey(key: Uint8Array): boolean {
     const at = this.scratch(key);
-    return this.find(at, this.hashOf(at)) !== 0;
+    return this.findShared(at, this.hashOf(at)) !== 0;
   }
 
   // ---- data plane ----
@@ -342,10 +447,18 @@ export class HashMap extends BpfMap {
 
   override lookupFromProgram(keyAddress: number, cpu: number): number {
     this.reach(keyAddress + this.spec.keySize);
-    const entry = this.find(keyAddress, this.hashOf(keyAddress));
+    const entry = this.findShared(keyAddress, this.hashOf(keyAddress));
     if (entry === 0) return 0;
     if (this.perCpu && !(cpu >= 0 && cpu < this.copies)) return 0;
-    if (this.lru) lruTouch(this.view, this.listOf(this.view, entry), entry);
+    if (this.lru) {
+      if (!this.concurrent) {
+        lruTouch(this.view, this.listOf(this.view, entry), entry);
+      } else if (tryLockWord(this.i32, this.lockIndex)) {
+        // Still in the map (not deleted since the walk): relink it as most recently used.
+        if (this.view.getUint32(entry + HashEntry.STATE, true) === IN_USE) lruTouch(this.view, this.listOf(this.view, entry), entry);
+        unlockWord(this.i32, this.lockIndex);
+      }
+    }
     return entry + this.valueOffset + (this.perCpu ? cpu * this.valueStride : 0);
   }
 
@@ -371,7 +484,15 @@ export class HashMap extends BpfMap {
       const chain: number[] = [];
       this.reach();
       const view = this.view;
-      for (let e = view.getUint32(this.buckets + bucket * 4, true); e !== 0; e = view.getUint32(e + HashEntry.NEXT, true)) chain.push(e);
+      // The snapshot is taken under the lock; the callbacks run without it (they may update or
+      // delete elements of this very map).
+      const i32 = this.i32;
+      lockWord(i32, this.lockIndex);
+      try {
+        for (let e = view.getUint32(this.buckets + bucket * 4, true); e !== 0; e = view.getUint32(e + HashEntry.NEXT, true)) chain.push(e);
+      } finally {
+        unlockWord(i32, this.lockIndex);
+      }
       for (const entry of chain) {
         this.reach();
         if (this.view.getUint32(entry + HashEntry.STATE, true) !== IN_USE) continue;

@@ -11,15 +11,22 @@
 //   +36 free-node stack (through child 0) +56 node stride
 //   +40 entries (real nodes)              +60 value offset in a node
 //   +44 data size (key size - 4)          +64 node count
-//   +48 max prefix length (data size x 8)
+//   +48 max prefix length (data size x 8) +68 lock word and sequence (lock.ts)
 //   +72 scratch key and value for user space (each rounded up to 8 bytes), then the nodes.
 //
 // A node: +0 child for bit 0, +4 child for bit 1 (node addresses, 0 = none), +8 prefix length,
 // +12 flags (bit 0: intermediate, holds no value), +16 data, value at the value offset (16 + data
 // size rounded up to 8). Node order for BPF_MAP_GET_NEXT_KEY is postorder, as in Linux: more
 // specific prefixes come before the prefixes that contain them.
+//
+// Threads: inserts, deletes and key iteration hold the map's lock word. Lookups walk the trie
+// without it and keep their result only if the lock word's sequence did not move meanwhile
+// (otherwise they walk again under the lock), so a lookup never returns a node that was not the
+// longest match at some instant; the returned value may be deleted concurrently (RCU semantics,
+// see hash.ts). Walks are bounded by the key length, so a torn walk always ends.
 
 import { negative, type Errno } from './errors.js';
+import { sequence } from './lock.js';
 import { BpfMap, MapHeader } from './map.js';
 import type { MapRegistry } from './registry.js';
 import { UpdateFlags, roundUp8, validUpdateFlags, type MapSpec } from './spec.js';
@@ -34,6 +41,7 @@ export const LpmLayout = {
   NODE_STRIDE: MapHeader.SIZE + 24,
   VALUE_OFFSET: MapHeader.SIZE + 28,
   NODE_COUNT: MapHeader.SIZE + 32,
+  LOCK: MapHeader.SIZE + 36,
   SCRATCH_KEY: MapHeader.SIZE + 40,
 } as const;
 
@@ -51,20 +59,26 @@ export class LpmTrieMap extends BpfMap {
   private readonly scratchKey: number;
   private readonly scratchValue: number;
 
-  constructor(registry: MapRegistry, id: number, spec: MapSpec) {
+  constructor(registry: MapRegistry, id: number, spec: MapSpec, attachAt?: number) {
     const dataSize = spec.keySize - 4;
     const valueOffset = roundUp8(LpmNode.DATA + dataSize);
     const stride = roundUp8(valueOffset + spec.valueSize);
     const scratchValueAt = LpmLayout.SCRATCH_KEY + roundUp8(spec.keySize);
     const nodesAt = scratchValueAt + roundUp8(spec.valueSize);
     const nodeCount = 2 * spec.maxEntries;
-    super(registry, id, spec, nodesAt + nodeCount * stride);
+    super(registry, id, spec, nodesAt + nodeCount * stride, attachAt);
     this.dataSize = dataSize;
     this.maxPrefixlen = dataSize * 8;
     this.nodes = this.address + nodesAt;
     this.stride = stride;
     this.valueOffset = valueOffset;
     this.rootSlot = this.address + LpmLayout.ROOT;
+    if (this.attached) {
+      // The scratch space in the block belongs to the thread that created the map.
+      this.scratchKey = registry.allocate(roundUp8(spec.keySize) + roundUp8(spec.valueSize), this.describe());
+      this.scratchValue = this.scratchKey + roundUp8(spec.keySize);
+      return;
+    }
     this.scratchKey = this.address + LpmLayout.SCRATCH_KEY;
     this.scratchValue = this.address + scratchValueAt;
     const view = this.memory.view;
@@ -129,7 +143,8 @@ export class LpmTrieMap extends BpfMap {
   /** The real node with the longest prefix containing the key, or 0. */
   private longestMatch(keyAddress: number): number {
     let found = 0;
-    for (let node = this.u32(this.rootSlot); node !== 0; ) {
+    let steps = this.maxPrefixlen + 2;
+    for (let node = this.u32(this.rootSlot); node !== 0 && steps-- > 0; ) {
       const matched = this.matchLength(node, keyAddress);
       if (matched === this.maxPrefixlen) return this.isIntermediate(node) ? found : node;
       const prefixlen = this.u32(node + LpmNode.PREFIXLEN);
@@ -144,7 +159,8 @@ export class LpmTrieMap extends BpfMap {
   private exactMatch(keyAddress: number): number {
     const prefixlen = this.u32(keyAddress);
     let node = this.u32(this.rootSlot);
-    while (node !== 0) {
+    let steps = this.maxPrefixlen + 2;
+    while (node !== 0 && steps-- > 0) {
       const matched = this.matchLength(node, keyAddress);
       const nodeLen = this.u32(node + LpmNode.PREFIXLEN);
       if (nodeLen !== matched || nodeLen === prefixlen) break;
@@ -152,6 +168,17 @@ export class LpmTrieMap extends BpfMap {
     }
     if (node === 0 || this.u32(node + LpmNode.PREFIXLEN) !== prefixlen || this.isIntermediate(node)) return 0;
     return this.matchLength(node, keyAddress) === prefixlen ? node : 0;
+  }
+
+  /** Runs a lock-free walk; repeats it under the lock if a writer ran meanwhile (a seqlock read). */
+  private consistently(walk: () => number): number {
+    this.reach();
+    if (!this.concurrent) return walk();
+    const index = (this.address + LpmLayout.LOCK) >> 2;
+    const before = sequence(this.i32, index);
+    const found = walk();
+    if ((before & 1) === 0 && sequence(this.i32, index) === before) return found;
+    return this.locked(LpmLayout.LOCK, walk);
   }
 
   private allocNode(): number {
@@ -347,32 +374,33 @@ export class LpmTrieMap extends BpfMap {
 
   /** Longest-prefix match, as BPF_MAP_LOOKUP_ELEM does on an LPM trie. */
   protected override lookupElem(key: Uint8Array): Uint8Array | undefined {
-    const node = this.longestMatch(this.scratch(key));
+    const node = this.consistently(() => this.longestMatch(this.scratch(key)));
     return node === 0 ? undefined : this.bytes.slice(node + this.valueOffset, node + this.valueOffset + this.spec.valueSize);
   }
 
   protected override updateElem(key: Uint8Array, value: Uint8Array, flags: number): void {
     const at = this.scratch(key);
     this.bytes.set(value, this.scratchValue);
-    const failed = this.insert(at, this.scratchValue, flags);
+    const failed = this.locked(LpmLayout.LOCK, () => this.insert(at, this.scratchValue, flags));
     if (failed !== undefined) throw this.error(failed, this.reason(failed, flags, at));
   }
 
   protected override deleteElem(key: Uint8Array): void {
     const at = this.scratch(key);
-    const failed = this.remove(at);
+    const failed = this.locked(LpmLayout.LOCK, () => this.remove(at));
     if (failed !== undefined) throw this.error(failed, this.reason(failed, 0, at));
   }
 
   protected override nextKeyOf(key: Uint8Array | undefined): Uint8Array | undefined {
-    this.reach();
-    const node = this.following(key === undefined ? undefined : this.scratch(key));
-    return node === 0 ? undefined : this.keyOf(node);
+    return this.locked(LpmLayout.LOCK, () => {
+      const node = this.following(key === undefined ? undefined : this.scratch(key));
+      return node === 0 ? undefined : this.keyOf(node);
+    });
   }
 
   protected override containsKey(key: Uint8Array): boolean {
     const at = this.scratch(key);
-    return this.u32(at) <= this.maxPrefixlen && this.exactMatch(at) !== 0;
+    return this.u32(at) <= this.maxPrefixlen && this.consistently(() => this.exactMatch(at)) !== 0;
   }
 
   private reason(errno: Errno, flags: number, keyAddress: number): string {
@@ -394,19 +422,19 @@ export class LpmTrieMap extends BpfMap {
 
   override lookupFromProgram(keyAddress: number, _cpu: number): number {
     this.reach(keyAddress + this.spec.keySize);
-    const node = this.longestMatch(keyAddress);
+    const node = this.consistently(() => this.longestMatch(keyAddress));
     return node === 0 ? 0 : node + this.valueOffset;
   }
 
   override updateFromProgram(keyAddress: number, valueAddress: number, flags: number, _cpu: number): number {
     this.reach(Math.max(keyAddress + this.spec.keySize, valueAddress + this.spec.valueSize));
-    const failed = this.insert(keyAddress, valueAddress, flags);
+    const failed = this.locked(LpmLayout.LOCK, () => this.insert(keyAddress, valueAddress, flags));
     return failed === undefined ? 0 : negative(failed);
   }
 
   override deleteFromProgram(keyAddress: number, _cpu: number): number {
     this.reach(keyAddress + this.spec.keySize);
-    const failed = this.remove(keyAddress);
+    const failed = this.locked(LpmLayout.LOCK, () => this.remove(keyAddress));
     return failed === undefined ? 0 : negative(failed);
   }
 }

@@ -1,18 +1,43 @@
-// Recency lists of LRU hash maps, kept in linear memory as doubly linked lists of entries.
-// A list record (16 bytes, see hash.ts) holds the list's free-entry stack and both ends of its
+// Free-entry queues of hash maps, and recency lists of LRU hash maps kept in linear memory as
+// doubly linked lists of entries.
+// A list record (16 bytes, see hash.ts) holds the list's free-entry queue and both ends of its
 // recency order; each LRU entry carries its two links. Eviction takes the least recently used
 // entry of the list the new element is allocated from: the one shared list, or with
 // NO_COMMON_LRU the current CPU's.
 
 export const LruList = {
-  /** Head of the free-entry stack (entries linked through their `next` field). */
+  /** Head of the free-entry queue (entries linked through their `next` field): taken next. */
   FREE: 0,
   /** Most recently used entry, 0 when the list is empty. */
   MRU: 4,
   /** Least recently used entry: the next victim. */
   LRU: 8,
+  /** Tail of the free-entry queue: freed entries are appended here. */
+  FREE_TAIL: 12,
   SIZE: 16,
 } as const;
+
+/** Free entries link through the entry's first word (the chain link while in use). */
+const FREE_NEXT = 0;
+
+/** Takes the entry at the head of the list's free queue; 0 when it is empty. */
+export function freeQueueTake(view: DataView, list: number): number {
+  const entry = view.getUint32(list + LruList.FREE, true);
+  if (entry === 0) return 0;
+  const next = view.getUint32(entry + FREE_NEXT, true);
+  view.setUint32(list + LruList.FREE, next, true);
+  if (next === 0) view.setUint32(list + LruList.FREE_TAIL, 0, true);
+  return entry;
+}
+
+/** Appends a freed entry to the list's free queue: it is handed out after every other free one. */
+export function freeQueueAppend(view: DataView, list: number, entry: number): void {
+  view.setUint32(entry + FREE_NEXT, 0, true);
+  const tail = view.getUint32(list + LruList.FREE_TAIL, true);
+  if (tail === 0) view.setUint32(list + LruList.FREE, entry, true);
+  else view.setUint32(tail + FREE_NEXT, entry, true);
+  view.setUint32(list + LruList.FREE_TAIL, entry, true);
+}
 
 export const LruLinks = {
   /** Neighbour towards the MRU end. */

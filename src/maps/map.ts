@@ -11,9 +11,19 @@
 //
 // Each type's own header fields follow from +32 (see its file). Everything after the header is
 // allocated in the same block, so a map is one contiguous, 8-byte aligned region.
+//
+// Threads. All of a map's state is in linear memory, so another thread holding the same
+// (shared) memory rebuilds the map object over the same block with MapRegistry.attach and sees
+// exactly the same map. What each type guarantees when several threads use it at once is in its
+// file; in short: array values are plain memory (programs use atomics on them, as on Linux);
+// hash, LRU, LPM, queue/stack and ring buffer updates take the map's lock word (lock.ts), and
+// lookups are lock-free, validated by the lock word's sequence. Locks are taken only once the
+// memory has been shared with another thread (LinearMemory.markShared, done by shareMaps before
+// the other thread exists): until then a single thread pays nothing for them.
 
-import type { LinearMemory } from '../vm/memory.js';
+import { THREADS_FLAG_ADDRESS, type LinearMemory } from '../vm/memory.js';
 import { MapError, negative, type Errno } from './errors.js';
+import { lockWord, unlockWord } from './lock.js';
 import { MapFlags, mapTypeName, type MapSpec } from './spec.js';
 import type { MapRegistry } from './registry.js';
 
@@ -56,18 +66,40 @@ export abstract class BpfMap {
    */
   protected bytes: Uint8Array = new Uint8Array(0);
   protected view: DataView = new DataView(new ArrayBuffer(0));
+  /** Int32Array of linear memory, for Atomics on the map's words (renewed by `reach`). */
+  protected i32: Int32Array = new Int32Array(0);
   /** End of the map's block in linear memory. */
   private readonly end: number;
+  /** Whether this object was rebuilt over a map another thread created (MapRegistry.attach). */
+  readonly attached: boolean;
 
-  /** `size` bytes (header included) are allocated for the map; the caller has validated `spec`. */
+  /**
+   * `size` bytes (header included) are allocated for the map; the caller has validated `spec`.
+   * With `attachAt`, nothing is allocated or written: the object is rebuilt over the map whose
+   * header is at that address (it must be this map: same type and id).
+   */
   protected constructor(
     readonly registry: MapRegistry,
     readonly id: number,
     readonly spec: MapSpec,
     size: number,
+    attachAt?: number,
   ) {
     this.memory = registry.memory;
     this.cpus = registry.cpus;
+    this.attached = attachAt !== undefined;
+    if (attachAt !== undefined) {
+      const view = this.memory.view;
+      if (!(attachAt >= 0 && attachAt + size <= this.memory.size)) throw new RangeError(`${this.describe()}: block at 0x${attachAt.toString(16)} (${size} bytes) is outside linear memory`);
+      const type = view.getUint32(attachAt + MapHeader.TYPE, true);
+      const idThere = view.getUint32(attachAt + MapHeader.ID, true);
+      if (type !== spec.type || idThere !== id || view.getUint32(attachAt + MapHeader.CPUS, true) !== this.cpus) {
+        throw new RangeError(`${this.describe()}: the header at 0x${attachAt.toString(16)} is not map ${id} of type ${spec.type} for ${this.cpus} CPUs`);
+      }
+      this.address = attachAt;
+      this.end = attachAt + size;
+      return;
+    }
     this.address = registry.allocate(size, this.describe());
     this.end = this.address + size;
     const view = this.memory.view;
@@ -188,8 +220,7 @@ export abstract class BpfMap {
   freeze(): void {
     if (this.spec.flags & MapFlags.RDONLY) throw this.error('EPERM', 'the map is read-only for user space');
     if (this.frozen) throw this.error('EBUSY', 'the map is already frozen');
-    const at = this.address + MapHeader.STATE;
-    this.memory.view.setUint32(at, this.memory.view.getUint32(at, true) | MapState.FROZEN, true);
+    Atomics.or(this.memory.int32, (this.address + MapHeader.STATE) >> 2, MapState.FROZEN);
   }
 
   private batch(count: number, apply: (i: number) => void): number {
@@ -291,6 +322,30 @@ export abstract class BpfMap {
     if (end > this.bytes.length || this.end > this.bytes.length) {
       this.bytes = this.memory.bytes;
       this.view = this.memory.view;
+      this.i32 = this.memory.int32;
+    }
+  }
+
+  /**
+   * Whether other threads may use the map (its memory was shared with them): locks are taken
+   * only then. Call after `reach`. A plain read is enough: the flag is set by this thread, or
+   * before this thread was started.
+   */
+  protected get concurrent(): boolean {
+    return this.i32[THREADS_FLAG_ADDRESS >> 2] !== 0;
+  }
+
+  /** Runs `body` holding the lock word at `offset` in the map's block (see lock.ts). */
+  protected locked<T>(offset: number, body: () => T): T {
+    this.reach();
+    if (!this.concurrent) return body();
+    const index = (this.address + offset) >> 2;
+    const i32 = this.i32;
+    lockWord(i32, index);
+    try {
+      return body();
+    } finally {
+      unlockWord(i32, index);
     }
   }
 

@@ -3,12 +3,28 @@
 // index; here every CPU of the context has its buffer at its own index from the start, and
 // an index without a CPU has no event (ENOENT).
 //
-// Only the common header (map.ts) is in linear memory: programs never point into perf buffers
-// (output copies), so the buffers are plain queues of record copies, accounted in bytes as a
-// perf ring would be (8-byte event header + u32 size + data, padded to 8) so that a full buffer
-// drops records and counts them as lost, as Linux does.
+// The buffers are in linear memory, so programs running in worker threads (one per CPU) write
+// into the same buffers the main thread drains. Programs never point into them (output copies).
+// Each CPU's buffer is a byte ring accounted as a perf ring would be (8-byte event header +
+// u32 size + data, padded to 8), so a full buffer drops records and counts them as lost, as
+// Linux does.
+//
+// Layout after the common header (map.ts), little-endian u32 fields:
+//
+//   +32 buffer size B (bytes per CPU)        +40 address of CPU 0's data area
+//   +36 address of CPU 0's control record    +44 notify count, +48 sleeping consumers (notify.ts)
+//   +56 control records, 32 bytes per CPU:
+//       +0 consumer offset  +4 producer offset  +8 bytes in use  +12 lost records  +16 lock word
+//   then the data areas, 2 x B bytes per CPU (a record starting anywhere below B is contiguous).
+//   A record: +0 u32 bytes it occupies (its cost, a multiple of 8), +4 u32 data length, +8 data.
+//
+// Threads: a CPU's buffer is written by the program running on that CPU (only that CPU may
+// output to it, EOPNOTSUPP otherwise) and drained by one consumer; both sides hold the CPU's
+// lock word (uncontended but for the moment the consumer takes a record), so even two threads
+// that claim the same CPU id cannot corrupt it. Records of one CPU arrive in output order.
 
 import { negative } from './errors.js';
+import { lockWord, unlockWord } from './lock.js';
 import { BpfMap, MapHeader } from './map.js';
 import { Waiters, recordIterator } from './notify.js';
 import type { MapRegistry } from './registry.js';
@@ -20,30 +36,49 @@ export const PERF_CURRENT_CPU = 0xffffffff;
 /** BPF_F_CTXLEN_MASK: bits 32-51, how much of the context (packet) to append. */
 const CTXLEN_HIGH_MASK = 0xfffff;
 
+export const PerfLayout = {
+  BUFFER_SIZE: MapHeader.SIZE,
+  CONTROL: MapHeader.SIZE + 4,
+  DATA: MapHeader.SIZE + 8,
+  NOTIFY: MapHeader.SIZE + 12,
+  /** Offset of CPU 0's control record from the map address. */
+  CONTROL_DATA: MapHeader.SIZE + 24,
+} as const;
+
+export const PerfControl = { HEAD: 0, TAIL: 4, USED: 8, LOST: 12, LOCK: 16, SIZE: 32 } as const;
+
 export interface PerfRecord {
   readonly cpu: number;
   readonly data: Uint8Array;
 }
 
-interface CpuBuffer {
-  readonly records: Uint8Array[];
-  /** Index of the oldest record not yet consumed. */
-  head: number;
-  /** Bytes the pending records would occupy in a perf ring. */
-  used: number;
-  lost: number;
-}
-
 export class PerfEventArrayMap extends BpfMap {
   /** Capacity of each CPU's buffer in bytes. */
   readonly bufferSize: number;
-  private readonly buffers: CpuBuffer[];
-  private readonly waiters = new Waiters();
+  private readonly control: number;
+  private readonly areas: number;
+  private readonly waiters: Waiters;
 
-  constructor(registry: MapRegistry, id: number, spec: MapSpec) {
-    super(registry, id, spec, MapHeader.SIZE);
-    this.bufferSize = registry.perfBufferSize;
-    this.buffers = Array.from({ length: this.cpus }, () => ({ records: [], head: 0, used: 0, lost: 0 }));
+  constructor(registry: MapRegistry, id: number, spec: MapSpec, attachAt?: number) {
+    const size = roundUp8(registry.perfBufferSize);
+    super(registry, id, spec, PerfLayout.CONTROL_DATA + registry.cpus * (PerfControl.SIZE + 2 * size), attachAt);
+    this.bufferSize = size;
+    this.control = this.address + PerfLayout.CONTROL_DATA;
+    this.areas = this.control + this.cpus * PerfControl.SIZE;
+    this.waiters = new Waiters({ memory: this.memory, address: this.address + PerfLayout.NOTIFY });
+    if (this.attached) {
+      const there = this.memory.view.getUint32(this.address + PerfLayout.BUFFER_SIZE, true);
+      if (there !== size) throw new RangeError(`${this.describe()}: its buffers hold ${there} bytes, this registry expects ${size}`);
+      return;
+    }
+    const view = this.memory.view;
+    view.setUint32(this.address + PerfLayout.BUFFER_SIZE, size, true);
+    view.setUint32(this.address + PerfLayout.CONTROL, this.control, true);
+    view.setUint32(this.address + PerfLayout.DATA, this.areas, true);
+  }
+
+  private word(cpu: number, field: number): number {
+    return (this.control + cpu * PerfControl.SIZE + field) >> 2;
   }
 
   /**
@@ -64,43 +99,67 @@ export class PerfEventArrayMap extends BpfMap {
     if (index >= this.cpus) return negative('ENOENT');
     if (index !== cpu) return negative('EOPNOTSUPP');
     const extra = appended?.length ?? 0;
-    const buffer = this.buffers[index];
     const cost = 8 + roundUp8(4 + size + extra);
-    if (buffer.used + cost > this.bufferSize) {
-      buffer.lost++;
-      return negative('ENOSPC');
-    }
-    const record = new Uint8Array(size + extra);
     this.reach(dataAddress + size);
-    record.set(this.bytes.subarray(dataAddress, dataAddress + size));
-    if (appended !== undefined) record.set(appended, size);
-    buffer.records.push(record);
-    buffer.used += cost;
+    const i32 = this.i32;
+    const lock = this.word(index, PerfControl.LOCK);
+    const concurrent = this.concurrent;
+    if (concurrent) lockWord(i32, lock);
+    try {
+      const used = Atomics.load(i32, this.word(index, PerfControl.USED));
+      if (used + cost > this.bufferSize) {
+        Atomics.add(i32, this.word(index, PerfControl.LOST), 1);
+        return negative('ENOSPC');
+      }
+      const tail = Atomics.load(i32, this.word(index, PerfControl.TAIL));
+      const at = this.areas + index * 2 * this.bufferSize + tail;
+      const view = this.view;
+      view.setUint32(at, cost, true);
+      view.setUint32(at + 4, size + extra, true);
+      this.bytes.copyWithin(at + 8, dataAddress, dataAddress + size);
+      if (appended !== undefined) this.bytes.set(appended, at + 8 + size);
+      Atomics.store(i32, this.word(index, PerfControl.TAIL), (tail + cost) % this.bufferSize);
+      Atomics.add(i32, this.word(index, PerfControl.USED), cost);
+    } finally {
+      if (concurrent) unlockWord(i32, lock);
+    }
     this.waiters.wake();
     return 0;
   }
 
   /** Records dropped so far because a buffer was full: for one CPU, or all together. */
   lostRecords(cpu?: number): number {
-    if (cpu !== undefined) return this.buffers[cpu]?.lost ?? 0;
-    return this.buffers.reduce((sum, b) => sum + b.lost, 0);
+    this.reach();
+    if (cpu !== undefined) return Number.isInteger(cpu) && cpu >= 0 && cpu < this.cpus ? Atomics.load(this.i32, this.word(cpu, PerfControl.LOST)) : 0;
+    let sum = 0;
+    for (let c = 0; c < this.cpus; c++) sum += Atomics.load(this.i32, this.word(c, PerfControl.LOST));
+    return sum;
   }
 
-  private takeFrom(buffer: CpuBuffer): Uint8Array | undefined {
-    if (buffer.head >= buffer.records.length) return undefined;
-    const record = buffer.records[buffer.head];
-    buffer.head++;
-    buffer.used -= 8 + roundUp8(4 + record.length);
-    if (buffer.head === buffer.records.length) {
-      buffer.records.length = 0;
-      buffer.head = 0;
+  private takeFrom(cpu: number): Uint8Array | undefined {
+    this.reach();
+    const i32 = this.i32;
+    const lock = this.word(cpu, PerfControl.LOCK);
+    const concurrent = this.concurrent;
+    if (concurrent) lockWord(i32, lock);
+    try {
+      if (Atomics.load(i32, this.word(cpu, PerfControl.USED)) === 0) return undefined;
+      const head = Atomics.load(i32, this.word(cpu, PerfControl.HEAD));
+      const at = this.areas + cpu * 2 * this.bufferSize + head;
+      const cost = this.view.getUint32(at, true);
+      const length = this.view.getUint32(at + 4, true);
+      const record = this.bytes.slice(at + 8, at + 8 + length);
+      Atomics.store(i32, this.word(cpu, PerfControl.HEAD), (head + cost) % this.bufferSize);
+      Atomics.sub(i32, this.word(cpu, PerfControl.USED), cost);
+      return record;
+    } finally {
+      if (concurrent) unlockWord(i32, lock);
     }
-    return record;
   }
 
   private take(): PerfRecord | undefined {
-    for (let cpu = 0; cpu < this.buffers.length; cpu++) {
-      const data = this.takeFrom(this.buffers[cpu]);
+    for (let cpu = 0; cpu < this.cpus; cpu++) {
+      const data = this.takeFrom(cpu);
       if (data !== undefined) return { cpu, data };
     }
     return undefined;
@@ -109,8 +168,8 @@ export class PerfEventArrayMap extends BpfMap {
   /** Drains every buffer, CPU by CPU, each in output order; returns how many records were delivered. */
   consume(callback: (cpu: number, record: Uint8Array) => void): number {
     let count = 0;
-    for (let cpu = 0; cpu < this.buffers.length; cpu++) {
-      for (let data = this.takeFrom(this.buffers[cpu]); data !== undefined; data = this.takeFrom(this.buffers[cpu])) {
+    for (let cpu = 0; cpu < this.cpus; cpu++) {
+      for (let data = this.takeFrom(cpu); data !== undefined; data = this.takeFrom(cpu)) {
         count++;
         callback(cpu, data);
       }

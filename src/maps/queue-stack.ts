@@ -5,11 +5,14 @@
 //
 //   +32 head: the slot the next push writes       +44 address of slot 0
 //   +36 tail: the oldest element                  +48 slot stride (the value size)
-//   +40 slot count (max_entries + 1)
+//   +40 slot count (max_entries + 1)              +52 lock word (lock.ts)
 //   +56 the slots
 //
 // A queue pops at the tail, a stack at head - 1. Pushing with BPF_EXIST into a full map drops the
 // oldest element (the tail) to make room, for both kinds, as in Linux.
+//
+// Threads: every push, pop and peek (from programs or user space) holds the map's lock word, as
+// Linux holds the map's spinlock: each element is popped exactly once, none is lost.
 
 import { negative, type Errno } from './errors.js';
 import { BpfMap, MapHeader } from './map.js';
@@ -22,6 +25,7 @@ export const QueueStackLayout = {
   SLOT_COUNT: MapHeader.SIZE + 8,
   SLOTS: MapHeader.SIZE + 12,
   STRIDE: MapHeader.SIZE + 16,
+  LOCK: MapHeader.SIZE + 20,
   /** Offset of slot 0 from the map address. */
   DATA: MapHeader.SIZE + 24,
 } as const;
@@ -32,13 +36,14 @@ export class QueueStackMap extends BpfMap {
   private readonly slotCount: number;
   private readonly stride: number;
 
-  constructor(registry: MapRegistry, id: number, spec: MapSpec) {
+  constructor(registry: MapRegistry, id: number, spec: MapSpec, attachAt?: number) {
     const slotCount = spec.maxEntries + 1;
-    super(registry, id, spec, QueueStackLayout.DATA + slotCount * spec.valueSize);
+    super(registry, id, spec, QueueStackLayout.DATA + slotCount * spec.valueSize, attachAt);
     this.lifo = spec.type === MapType.STACK;
     this.slots = this.address + QueueStackLayout.DATA;
     this.slotCount = slotCount;
     this.stride = spec.valueSize;
+    if (this.attached) return;
     const view = this.memory.view;
     view.setUint32(this.address + QueueStackLayout.SLOT_COUNT, slotCount, true);
     view.setUint32(this.address + QueueStackLayout.SLOTS, this.slots, true);
@@ -47,8 +52,7 @@ export class QueueStackMap extends BpfMap {
 
   /** Elements held. */
   get count(): number {
-    this.reach();
-    return (this.head - this.tail + this.slotCount) % this.slotCount;
+    return this.locked(QueueStackLayout.LOCK, () => (this.head - this.tail + this.slotCount) % this.slotCount);
   }
 
   private get head(): number {
@@ -100,24 +104,27 @@ export class QueueStackMap extends BpfMap {
   // ---- user space: update pushes, lookup peeks, lookup-and-delete pops ----
 
   protected override updateElem(_key: Uint8Array, value: Uint8Array, flags: number): void {
-    this.reach();
-    const failed = this.push(flags, (to) => this.bytes.set(value, to));
+    const failed = this.locked(QueueStackLayout.LOCK, () => this.push(flags, (to) => this.bytes.set(value, to)));
     if (failed === 'EINVAL') throw this.error('EINVAL', `invalid push flags ${flags} (ANY or EXIST)`);
     if (failed === 'E2BIG') throw this.error('E2BIG', `the ${this.lifo ? 'stack' : 'queue'} is full (max_entries ${this.spec.maxEntries})`);
   }
 
   protected override lookupElem(): Uint8Array | undefined {
-    this.reach();
-    const slot = this.next();
-    return slot < 0 ? undefined : this.bytes.slice(this.slots + slot * this.stride, this.slots + (slot + 1) * this.stride);
+    return this.locked(QueueStackLayout.LOCK, () => {
+      const slot = this.next();
+      return slot < 0 ? undefined : this.bytes.slice(this.slots + slot * this.stride, this.slots + (slot + 1) * this.stride);
+    });
   }
 
   protected override lookupAndDeleteElem(): Uint8Array {
-    this.reach();
-    const slot = this.next();
-    if (slot < 0) throw this.error('ENOENT', `the ${this.lifo ? 'stack' : 'queue'} is empty`);
-    const value = this.bytes.slice(this.slots + slot * this.stride, this.slots + (slot + 1) * this.stride);
-    this.take(slot);
+    const value = this.locked(QueueStackLayout.LOCK, () => {
+      const slot = this.next();
+      if (slot < 0) return undefined;
+      const copy = this.bytes.slice(this.slots + slot * this.stride, this.slots + (slot + 1) * this.stride);
+      this.take(slot);
+      return copy;
+    });
+    if (value === undefined) throw this.error('ENOENT', `the ${this.lifo ? 'stack' : 'queue'} is empty`);
     return value;
   }
 
@@ -137,25 +144,26 @@ export class QueueStackMap extends BpfMap {
 
   override pushFromProgram(valueAddress: number, flags: number): number {
     this.reach(valueAddress + this.stride);
-    const bytes = this.bytes;
-    const failed = this.push(flags, (to) => bytes.copyWithin(to, valueAddress, valueAddress + this.stride));
+    const failed = this.locked(QueueStackLayout.LOCK, () => this.push(flags, (to) => this.bytes.copyWithin(to, valueAddress, valueAddress + this.stride)));
     return failed === undefined ? 0 : negative(failed);
   }
 
   override popFromProgram(valueAddress: number): number {
-    this.reach(valueAddress + this.stride);
-    const slot = this.next();
-    if (slot < 0) return negative('ENOENT');
-    this.bytes.copyWithin(valueAddress, this.slots + slot * this.stride, this.slots + (slot + 1) * this.stride);
-    this.take(slot);
-    return 0;
+    return this.copyOut(valueAddress, true);
   }
 
   override peekFromProgram(valueAddress: number): number {
+    return this.copyOut(valueAddress, false);
+  }
+
+  private copyOut(valueAddress: number, remove: boolean): number {
     this.reach(valueAddress + this.stride);
-    const slot = this.next();
-    if (slot < 0) return negative('ENOENT');
-    this.bytes.copyWithin(valueAddress, this.slots + slot * this.stride, this.slots + (slot + 1) * this.stride);
-    return 0;
+    return this.locked(QueueStackLayout.LOCK, () => {
+      const slot = this.next();
+      if (slot < 0) return negative('ENOENT');
+      this.bytes.copyWithin(valueAddress, this.slots + slot * this.stride, this.slots + (slot + 1) * this.stride);
+      if (remove) this.take(slot);
+      return 0;
+    });
   }
 }

@@ -1,6 +1,11 @@
 // One registry per execution context: creates maps in the context's linear memory, hands out
 // ids, and finds maps again by id (user space, map-in-map values) or by header address (what a
 // program passes to helpers).
+//
+// Another thread that has the same (shared) memory rebuilds the registry with
+// MapRegistry.attach(memory, registry.descriptors(), …): the same maps, ids and addresses, each
+// map object built over the block the creating thread initialised, nothing written. Attached
+// registries cannot create maps (ids are handed out by the creating thread only).
 
 import { OutOfMemoryError, type LinearMemory } from '../vm/memory.js';
 import { ArrayMap } from './array.js';
@@ -22,7 +27,21 @@ export interface MapRegistryOptions {
   readonly perfBufferSize?: number;
 }
 
-type MapConstructor = new (registry: MapRegistry, id: number, spec: MapSpec) => BpfMap;
+type MapConstructor = new (registry: MapRegistry, id: number, spec: MapSpec, attachAt?: number) => BpfMap;
+
+/**
+ * What another thread needs to rebuild a map over the same memory: plain data, so it can be
+ * posted to a worker (structured clone).
+ */
+export interface MapDescriptor {
+  readonly id: number;
+  readonly address: number;
+  readonly spec: MapSpec;
+}
+
+export interface AttachOptions extends MapRegistryOptions {
+  readonly programExists?: (id: number) => boolean;
+}
 
 const CONSTRUCTORS = new Map<number, MapConstructor>([
   [MapType.ARRAY, ArrayMap],
@@ -49,6 +68,8 @@ export class MapRegistry {
   private readonly ids = new Map<number, BpfMap>();
   private readonly addresses = new Map<number, BpfMap>();
   private nextId = 1;
+  /** Whether this registry was rebuilt over another thread's maps (MapRegistry.attach). */
+  readonly attached: boolean;
 
   constructor(
     readonly memory: LinearMemory,
@@ -60,10 +81,38 @@ export class MapRegistry {
     if (!(Number.isInteger(perf) && perf >= 64)) throw new RangeError(`invalid perf buffer size ${perf}`);
     this.cpus = cpus;
     this.perfBufferSize = perf;
+    this.attached = false;
+  }
+
+  /**
+   * Rebuilds, over `memory` (a LinearMemory wrapping the same shared WebAssembly.Memory, usually
+   * with an arena of its own), the maps another thread created: same ids, same addresses, same
+   * contents, nothing initialised. `options.cpus` and `perfBufferSize` must be the creating
+   * registry's. Maps are attached in id order, so inner maps exist before outer ones look for them.
+   */
+  static attach(memory: LinearMemory, descriptors: readonly MapDescriptor[], options: AttachOptions = {}): MapRegistry {
+    const registry = new MapRegistry(memory, options);
+    (registry as { attached: boolean }).attached = true;
+    registry.programExists = options.programExists;
+    for (const d of [...descriptors].sort((a, b) => a.id - b.id)) {
+      const Constructor = CONSTRUCTORS.get(d.spec.type);
+      if (Constructor === undefined) throw new MapError('EINVAL', `map "${d.spec.name}": unsupported map type ${d.spec.type}`);
+      const map = new Constructor(registry, d.id, d.spec, d.address);
+      registry.ids.set(map.id, map);
+      registry.addresses.set(map.address, map);
+      registry.nextId = Math.max(registry.nextId, map.id + 1);
+    }
+    return registry;
+  }
+
+  /** Descriptors of every map, for MapRegistry.attach in another thread. */
+  descriptors(): MapDescriptor[] {
+    return [...this.ids.values()].map((map) => ({ id: map.id, address: map.address, spec: map.spec }));
   }
 
   /** BPF_MAP_CREATE. Throws MapError: EINVAL/E2BIG/ENOTSUPP for a bad spec, ENOMEM when memory runs out. */
   create(spec: MapSpec): BpfMap {
+    if (this.attached) throw new MapError('EPERM', `map "${spec.name}": maps are created by the thread that owns the execution context, not by an attached registry`);
     const checked = validateSpec(spec, this.cpus);
     const Constructor = CONSTRUCTORS.get(checked.type);
     if (Constructor === undefined) throw new MapError('EINVAL', `map "${spec.name}": unsupported map type ${spec.type}`);

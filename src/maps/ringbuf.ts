@@ -6,7 +6,8 @@
 //
 //   +32 mask (ring size - 1)                  +40 consumer position
 //   +36 address of the data area              +44 producer position
-//   +48 data area: 2 x ring size bytes
+//   +48 lock word (lock.ts)                   +52 notify count, +56 sleeping consumers (notify.ts)
+//   +64 data area: 2 x ring size bytes
 //
 // Positions count bytes ever produced/consumed, modulo 2^32 (Linux uses 64-bit counters). A
 // record at position p starts at data + (p & mask) and is contiguous even when it runs past
@@ -18,8 +19,18 @@
 //   +0 u32 data length | BUSY (bit 31, still being written) | DISCARD (bit 30, skip it)
 //   +4 u32 distance from the map header to this record header, in 8-byte units (Linux's
 //      pg_off), so a record pointer alone leads back to its ring.
+//
+// Threads (producers: programs on any CPU, in any worker thread; one consumer at a time):
+// reservation holds the map's lock word, as Linux holds the ring's spinlock, so concurrent
+// producers get disjoint records in the order of their reservations. Submit and discard are one
+// Atomics.store of the record's header word (no lock); the consumer reads header words with
+// Atomics.load and moves the consumer position (Atomics.store) only after copying a record out,
+// and is the only one that moves it. Every submitted record is therefore delivered exactly once,
+// in reservation order, and a record is never handed out while the consumer still reads it. A
+// consumer waiting in records() is woken from any thread through the notify words.
 
 import { negative } from './errors.js';
+import { lockWord, unlockWord } from './lock.js';
 import { BpfMap, MapHeader } from './map.js';
 import { Waiters, recordIterator } from './notify.js';
 import type { MapRegistry } from './registry.js';
@@ -30,8 +41,10 @@ export const RingBufLayout = {
   DATA: MapHeader.SIZE + 4,
   CONSUMER_POS: MapHeader.SIZE + 8,
   PRODUCER_POS: MapHeader.SIZE + 12,
+  LOCK: MapHeader.SIZE + 16,
+  NOTIFY: MapHeader.SIZE + 20,
   /** Offset of the data area from the map address. */
-  DATA_AREA: MapHeader.SIZE + 16,
+  DATA_AREA: MapHeader.SIZE + 32,
 } as const;
 
 export const RINGBUF_BUSY_BIT = 0x80000000;
@@ -50,32 +63,34 @@ export class RingBufMap extends BpfMap {
   /** Address of the data area. */
   readonly data: number;
   private readonly mask: number;
-  private readonly waiters = new Waiters();
+  private readonly waiters: Waiters;
 
-  constructor(registry: MapRegistry, id: number, spec: MapSpec) {
-    super(registry, id, spec, RingBufLayout.DATA_AREA + 2 * spec.maxEntries);
+  constructor(registry: MapRegistry, id: number, spec: MapSpec, attachAt?: number) {
+    super(registry, id, spec, RingBufLayout.DATA_AREA + 2 * spec.maxEntries, attachAt);
     this.size = spec.maxEntries;
     this.mask = spec.maxEntries - 1;
     this.data = this.address + RingBufLayout.DATA_AREA;
+    this.waiters = new Waiters({ memory: this.memory, address: this.address + RingBufLayout.NOTIFY });
+    if (this.attached) return;
     const view = this.memory.view;
     view.setUint32(this.address + RingBufLayout.MASK, this.mask, true);
     view.setUint32(this.address + RingBufLayout.DATA, this.data, true);
   }
 
   private get consumerPos(): number {
-    return this.view.getUint32(this.address + RingBufLayout.CONSUMER_POS, true);
+    return Atomics.load(this.i32, (this.address + RingBufLayout.CONSUMER_POS) >> 2) >>> 0;
   }
 
   private set consumerPos(position: number) {
-    this.view.setUint32(this.address + RingBufLayout.CONSUMER_POS, position >>> 0, true);
+    Atomics.store(this.i32, (this.address + RingBufLayout.CONSUMER_POS) >> 2, position | 0);
   }
 
   private get producerPos(): number {
-    return this.view.getUint32(this.address + RingBufLayout.PRODUCER_POS, true);
+    return Atomics.load(this.i32, (this.address + RingBufLayout.PRODUCER_POS) >> 2) >>> 0;
   }
 
   private set producerPos(position: number) {
-    this.view.setUint32(this.address + RingBufLayout.PRODUCER_POS, position >>> 0, true);
+    Atomics.store(this.i32, (this.address + RingBufLayout.PRODUCER_POS) >> 2, position | 0);
   }
 
   // ---- data plane ----
@@ -86,15 +101,23 @@ export class RingBufMap extends BpfMap {
     this.reach();
     const length = roundUp8(size + RINGBUF_HEADER_SIZE);
     if (length > this.size) return 0;
-    const producer = this.producerPos;
-    const next = (producer + length) >>> 0;
-    if (((next - this.consumerPos) >>> 0) > this.mask) return 0;
-    const header = this.data + (producer & this.mask);
-    const view = this.view;
-    view.setUint32(header, (size | RINGBUF_BUSY_BIT) >>> 0, true);
-    view.setUint32(header + 4, (header - this.address) / 8, true);
-    this.producerPos = next;
-    return header + RINGBUF_HEADER_SIZE;
+    const i32 = this.i32;
+    const lock = (this.address + RingBufLayout.LOCK) >> 2;
+    const concurrent = this.concurrent;
+    if (concurrent) lockWord(i32, lock);
+    try {
+      const producer = this.producerPos;
+      const next = (producer + length) >>> 0;
+      if (((next - this.consumerPos) >>> 0) > this.mask) return 0;
+      const header = this.data + (producer & this.mask);
+      // The busy header is in place before the producer position publishes the record.
+      Atomics.store(i32, (header + 4) >> 2, (header - this.address) / 8);
+      Atomics.store(i32, header >> 2, (size | RINGBUF_BUSY_BIT) | 0);
+      this.producerPos = next;
+      return header + RINGBUF_HEADER_SIZE;
+    } finally {
+      if (concurrent) unlockWord(i32, lock);
+    }
   }
 
   /** bpf_ringbuf_submit: the record at `address` (from reserve) becomes visible to the consumer. */
@@ -141,8 +164,7 @@ export class RingBufMap extends BpfMap {
     const offset = header - this.data;
     if (!(Number.isInteger(offset) && offset >= 0 && offset < this.size && offset % 8 === 0)) return false;
     this.reach();
-    const view = this.view;
-    return (view.getUint32(header, true) & RINGBUF_BUSY_BIT) !== 0 && view.getUint32(header + 4, true) === (header - this.address) / 8;
+    return (Atomics.load(this.i32, header >> 2) & RINGBUF_BUSY_BIT) !== 0 && this.view.getUint32(header + 4, true) === (header - this.address) / 8;
   }
 
   /**
@@ -162,10 +184,10 @@ export class RingBufMap extends BpfMap {
       throw this.error('EINVAL', `0x${address.toString(16)} is not a record reserved in this ring buffer`);
     }
     const header = address - RINGBUF_HEADER_SIZE;
-    const view = this.view;
     const offset = header - this.data;
-    const length = view.getUint32(header, true) & ~RINGBUF_BUSY_BIT;
-    view.setUint32(header, (discard ? length | RINGBUF_DISCARD_BIT : length) >>> 0, true);
+    const length = Atomics.load(this.i32, header >> 2) & ~RINGBUF_BUSY_BIT;
+    // One store publishes the record (its data was written before it).
+    Atomics.store(this.i32, header >> 2, discard ? length | RINGBUF_DISCARD_BIT : length);
     // Linux wakes the consumer only when it waits for exactly this record, unless told otherwise.
     if (flags & RingBufFlags.FORCE_WAKEUP) this.waiters.wake();
     else if (!(flags & RingBufFlags.NO_WAKEUP) && (this.consumerPos & this.mask) === offset) this.waiters.wake();
@@ -176,11 +198,10 @@ export class RingBufMap extends BpfMap {
   /** The next submitted record, consuming it; undefined when the ring is empty or the next record is still reserved. */
   private take(): Uint8Array | undefined {
     this.reach();
-    const view = this.view;
     let consumer = this.consumerPos;
     while (consumer !== this.producerPos) {
       const header = this.data + (consumer & this.mask);
-      const word = view.getUint32(header, true);
+      const word = Atomics.load(this.i32, header >> 2) >>> 0;
       if (word & RINGBUF_BUSY_BIT) return undefined;
       const length = word & ~RINGBUF_DISCARD_BIT;
       consumer = (consumer + roundUp8(length + RINGBUF_HEADER_SIZE)) >>> 0;

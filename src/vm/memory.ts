@@ -33,6 +33,14 @@ export interface LinearMemoryOptions {
  */
 export const GROWTH_COUNTER_ADDRESS = 0;
 
+/**
+ * The next word is set once the memory has been handed to another thread (markShared; wrapping
+ * an existing memory sets it too). Maps read it to skip their locks while only one thread can
+ * reach them: it is set by the thread that shares the memory before the other thread exists, so
+ * no operation ever starts unlocked while another thread could run.
+ */
+export const THREADS_FLAG_ADDRESS = 4;
+
 export class OutOfMemoryError extends Error {
   override readonly name = 'OutOfMemoryError';
 }
@@ -44,7 +52,7 @@ export class LinearMemory {
   /** Where the allocator may start and must stop (the whole memory unless an arena was given). */
   private readonly floor: number;
   private readonly ceiling: number;
-  /** A view of the shared memory's first page, for the growth counter; undefined when not shared. */
+  /** A view of the shared memory's first words (growth counter, threads flag); undefined when not shared. */
   private readonly counter: Int32Array | undefined;
   private cachedBuffer: ArrayBufferLike | undefined;
   private cachedBytes: Uint8Array = new Uint8Array(0);
@@ -60,7 +68,8 @@ export class LinearMemory {
     this.maximumBytes = maximum * PAGE_SIZE;
     const buffer = this.memory.buffer;
     // A shared buffer never detaches: a view of it stays valid for the growth counter.
-    this.counter = typeof SharedArrayBuffer !== 'undefined' && buffer instanceof SharedArrayBuffer ? new Int32Array(buffer, 0, 1) : undefined;
+    this.counter = typeof SharedArrayBuffer !== 'undefined' && buffer instanceof SharedArrayBuffer ? new Int32Array(buffer, 0, 2) : undefined;
+    if (options.memory !== undefined) this.markShared();
     const arena = options.arena;
     if (arena !== undefined) {
       if (!(Number.isInteger(arena.start) && Number.isInteger(arena.end) && arena.start >= NULL_GUARD && arena.start <= arena.end && arena.end <= buffer.byteLength)) {
@@ -80,6 +89,17 @@ export class LinearMemory {
     return this.counter !== undefined;
   }
 
+  /** Records that another thread may use the memory from now on (call it before handing it over). */
+  markShared(): void {
+    if (this.counter === undefined) throw new TypeError('an unshared linear memory cannot be used by other threads');
+    Atomics.store(this.counter, THREADS_FLAG_ADDRESS >> 2, 1);
+  }
+
+  /** Whether markShared was called, in any thread: maps then take their locks. */
+  get sharedWithThreads(): boolean {
+    return this.counter !== undefined && this.counter[THREADS_FLAG_ADDRESS >> 2] !== 0;
+  }
+
   /** The range this object allocates in (an arena, or everything above the null guard). */
   get allocationRange(): { readonly start: number; readonly end: number } {
     return { start: this.floor, end: this.ceiling };
@@ -96,8 +116,10 @@ export class LinearMemory {
    * Reading `memory.buffer` costs tens of nanoseconds, so callers compare this number instead.
    */
   get generation(): number {
-    // Shared memories may be grown by another thread: the count lives in the memory itself.
-    return this.counter === undefined ? this.grownTimes : Atomics.load(this.counter, GROWTH_COUNTER_ADDRESS);
+    // Shared memories may be grown by another thread: the count lives in the memory itself. A plain
+    // read (an Atomics.load costs several ns on this hot path): a thread may notice another's
+    // growth a little late, which only matters if it already holds addresses in the new pages.
+    return this.counter === undefined ? this.grownTimes : this.counter[GROWTH_COUNTER_ADDRESS >> 2];
   }
 
   private grownTimes = 0;
@@ -156,7 +178,7 @@ export class LinearMemory {
     if (end > this.size) {
       this.memory.grow(Math.ceil((end - this.size) / PAGE_SIZE));
       this.grownTimes++;
-      if (this.counter !== undefined) Atomics.add(this.counter, GROWTH_COUNTER_ADDRESS, 1);
+      if (this.counter !== undefined) Atomics.add(this.counter, GROWTH_COUNTER_ADDRESS >> 2, 1);
     }
     this.top = end;
     this.bytes.fill(0, start, end);
