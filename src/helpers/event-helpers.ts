@@ -11,10 +11,9 @@ function ringOf(host: HelperHost, map: unknown, what: string): RingBufMap {
 
 /** The ring buffer a reserved record lives in (submit/discard only get the record's address). */
 function ringContaining(host: HelperHost, address: number): RingBufMap {
-  for (const map of host.maps) {
-    if (map instanceof RingBufMap && map.containsRecord(address)) return map;
-  }
-  throw new HelperFault(`0x${address.toString(16)} is not a record reserved in a ring buffer`);
+  const ring = RingBufMap.fromRecord(host.maps, address);
+  if (ring === undefined) throw new HelperFault(`0x${address.toString(16)} is not a record reserved in a ring buffer`);
+  return ring;
 }
 
 export const EVENT_HELPERS: readonly HelperImplementation[] = [

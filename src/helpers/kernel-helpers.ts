@@ -129,8 +129,8 @@ export const KERNEL_HELPERS: readonly HelperImplementation[] = [
       const address = a.u32(1);
       checkRange(h.memory, address, 4, 'bpf_spin_lock');
       if ((address & 3) !== 0) throw new HelperFault('bpf_spin_lock: lock is not 4-byte aligned');
-      const buffer = h.memory.memory.buffer;
-      const words = new Int32Array(buffer);
+      const words = h.memory.int32;
+      const buffer = words.buffer;
       if (Atomics.compareExchange(words, address >> 2, 0, 1) === 0) return 0;
       // Held: by another worker (wait for it), or, without shared memory, by this very program.
       if (!(buffer instanceof SharedArrayBuffer)) throw new HelperFault('bpf_spin_lock: the lock is already held (deadlock)');
@@ -144,7 +144,7 @@ export const KERNEL_HELPERS: readonly HelperImplementation[] = [
     make: (h) => (a) => {
       const address = a.u32(1);
       checkRange(h.memory, address, 4, 'bpf_spin_unlock');
-      const words = new Int32Array(h.memory.memory.buffer);
+      const words = h.memory.int32;
       Atomics.store(words, address >> 2, 0);
       Atomics.notify(words, address >> 2, 1);
       return 0;
