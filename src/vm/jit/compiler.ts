@@ -49,6 +49,7 @@ import type { PreparedProgram } from '../program.js';
 import { ENTRY, FaultCode, IMPORT, SLOTS, SLOT_BYTES, callbackExport } from './layout.js';
 import { AtomicRmw, FunctionBuilder, Load, ModuleBuilder, Op, Store, ValType } from './wasm-builder.js';
 import { ArrayLayout, MapHeader, MapType } from '../../maps/index.js';
+import { ASK_HELPER, emitHashLookup } from './inline-maps.js';
 
 /** The program uses something this JIT does not compile; it runs on the interpreter instead. */
 export class JitUnsupported extends Error {
@@ -185,12 +186,16 @@ export function compileModule(
   });
   const signatures = signaturesOf(starts, compilers);
   const touchesFuel = compilers.map((fc) => fc.touchesFuel());
+  // hash_lookup comes right after the program's functions.
+  const hashLookup = IMPORTED_FUNCS + starts.length;
   compilers.forEach((fc, i) => {
+    fc.hashLookup = hashLookup;
     const sig = signatures[i];
     const params = [...registersOf(sig.params).map(() => ValType.I64), ValType.I32];
     const f = m.function(params, registersOf(sig.results).map(() => ValType.I64));
     fc.emit(f, signatures, touchesFuel);
   });
+  emitHashLookup(m);
 
   // A call from outside into function `i`: r1-r5 from a helper slot, r0 and r6-r9 zero (as the
   // interpreter's register file at the start of a run); only r0 of the results is kept.
@@ -1289,8 +1294,9 @@ class FunctionCompiler {
   }
 
   /**
-   * bpf_map_lookup_elem on an array map, inline: the map's layout in linear memory (src/maps)
-   * gives the value address without leaving WebAssembly. Other maps take the helper call.
+   * bpf_map_lookup_elem inline for array and hash maps: the map's layout in linear memory
+   * (src/maps) gives the value address without leaving WebAssembly. Other maps (LRU, which must
+   * record recency; per-CPU maps) take the helper call.
    * Verified programs pass a map in r1 and a key on the stack in r2, so the loads are in bounds.
    */
   private inlineArrayLookup(insn: Instruction): void {
@@ -1307,9 +1313,22 @@ class FunctionCompiler {
     this.set(0);
     f.end();
     f.else();
+    f.localGet(this.lAddr).load(Load.i32_load, MapHeader.TYPE).i32Const(MapType.HASH).op(Op.i32_eq).if();
+    // A HASH map: the module's own hash_lookup, or the helper when it cannot be sure.
+    f.localGet(this.lAddr);
+    this.get(2).op(Op.i32_wrap_i64).call(this.hashLookup).localTee(this.lAddr).i32Const(ASK_HELPER).op(Op.i32_eq).if();
+    this.helperCallThroughImport(insn);
+    f.else().localGet(this.lAddr).op(Op.i64_extend_i32_u);
+    this.set(0);
+    f.end();
+    f.else();
     this.helperCallThroughImport(insn);
     f.end();
+    f.end();
   }
+
+  /** Function index of the module's hash_lookup (inline-maps.ts). */
+  hashLookup = 0;
 
   private helperCall(insn: Instruction): void {
     const helper = this.p.helpers[insn.pc];
