@@ -42,3 +42,20 @@ for (const shared of [false, true]) {
     });
   }
 }
+
+test('per-CPU array lookups and bpf_get_smp_processor_id in JIT code use the CPU the engine runs as', () => {
+  const context = new ExecutionContext({ cpus: 3 });
+  const map = context.maps.create({ name: 'p', type: MapType.PERCPU_ARRAY, keySize: 4, valueSize: 8, maxEntries: 4, flags: 0 });
+  // Each CPU's slot of key 2 holds 100 + cpu (values are padded to 8 bytes per CPU).
+  const value = new Uint8Array(24);
+  for (let cpu = 0; cpu < 3; cpu++) new DataView(value.buffer).setBigUint64(8 * cpu, BigInt(100 + cpu), true);
+  map.update(Uint8Array.of(2, 0, 0, 0), value);
+  // r0 = value[2] * 16 + cpu id
+  const source = `stw [%r10-4], 2\nmov %r2, %r10\nadd %r2, -4\nlddw %r1, ${map.address}\ncall 1\njeq %r0, 0, +5\nldxdw %r6, [%r0+0]\nlsh %r6, 4\ncall 8\nadd %r0, %r6\nexit\nmov %r0, -1\nexit`;
+  const prepared = prepareProgram(assembleBytes(source), { helpers: buildHelperRegistry(context.host, 'linux', 'xdp') });
+  for (let cpu = 0; cpu < 3; cpu++) {
+    const [interpreted, compiled] = (['interpreter', 'jit'] as const).map((kind) => createEngine(kind, prepared, { memory: context.memory, cpu }).run());
+    assert.equal(interpreted, BigInt((100 + cpu) * 16 + cpu), `interpreter on cpu ${cpu}`);
+    assert.equal(compiled, interpreted, `jit on cpu ${cpu}`);
+  }
+});

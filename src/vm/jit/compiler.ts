@@ -62,14 +62,15 @@ const F_DISPATCH = 1;
 const F_FAULT = 2;
 const F_MEMFAULT = 3;
 const IMPORTED_FUNCS = 4;
-// Globals: imported base, fuel, limit; then the module's own unwind flag.
+// Globals: imported base, fuel, limit, cpu; then the module's own unwind flag.
 const G_BASE = 0;
 const G_FUEL = 1;
 const G_LIMIT = 2;
-const G_UNWIND = 3;
+const G_CPU = 3;
+const G_UNWIND = 4;
 // The run's packet for legacy loads (address, length; length -1 = no packet), set by the entry.
-const G_PACKET_ADDRESS = 4;
-const G_PACKET_LENGTH = 5;
+const G_PACKET_ADDRESS = 5;
+const G_PACKET_LENGTH = 6;
 
 /** Bit masks over r0-r10. */
 const R1_5 = 0b111110;
@@ -174,6 +175,7 @@ export function compileModule(
   m.importGlobal('env', IMPORT.base, ValType.I32, false);
   m.importGlobal('env', IMPORT.fuel, ValType.I64, true);
   m.importGlobal('env', IMPORT.limit, ValType.I64, false);
+  m.importGlobal('env', IMPORT.cpu, ValType.I32, false);
   m.global(ValType.I32, true, 0);
   m.global(ValType.I32, true, 0);
   m.global(ValType.I32, true, -1);
@@ -1302,11 +1304,16 @@ class FunctionCompiler {
   private inlineArrayLookup(insn: Instruction): void {
     const f = this.f;
     this.get(1).op(Op.i32_wrap_i64).localSet(this.lAddr);
-    f.localGet(this.lAddr).load(Load.i32_load, MapHeader.TYPE).i32Const(MapType.ARRAY).op(Op.i32_eq).if();
+    // ARRAY and PERCPU_ARRAY: values + (key * copies + cpu) * stride (copies is 1 for ARRAY, whose
+    // cpu term is then multiplied by 0 below).
+    f.localGet(this.lAddr).load(Load.i32_load, MapHeader.TYPE).i32Const(MapType.ARRAY).op(Op.i32_eq);
+    f.localGet(this.lAddr).load(Load.i32_load, MapHeader.TYPE).i32Const(MapType.PERCPU_ARRAY).op(Op.i32_eq).op(Op.i32_or).if();
     this.get(2).op(Op.i32_wrap_i64).load(Load.i32_load, 0);
     f.localGet(this.lAddr).load(Load.i32_load, MapHeader.MAX_ENTRIES).op(Op.i32_lt_u).if();
     f.localGet(this.lAddr).load(Load.i32_load, ArrayLayout.VALUES);
     this.get(2).op(Op.i32_wrap_i64).load(Load.i32_load, 0);
+    f.localGet(this.lAddr).load(Load.i32_load, ArrayLayout.COPIES).op(Op.i32_mul);
+    f.globalGet(G_CPU).localGet(this.lAddr).load(Load.i32_load, MapHeader.TYPE).i32Const(MapType.PERCPU_ARRAY).op(Op.i32_eq).op(Op.i32_mul).op(Op.i32_add);
     f.localGet(this.lAddr).load(Load.i32_load, ArrayLayout.STRIDE).op(Op.i32_mul).op(Op.i32_add).op(Op.i64_extend_i32_u);
     this.set(0);
     f.else().i64Const(0);
@@ -1333,7 +1340,10 @@ class FunctionCompiler {
   private helperCall(insn: Instruction): void {
     const helper = this.p.helpers[insn.pc];
     if (insn.spec.form === 'call' && helper?.name === 'map_lookup_elem') this.inlineArrayLookup(insn);
-    else this.helperCallThroughImport(insn);
+    else if (insn.spec.form === 'call' && helper?.name === 'get_smp_processor_id') {
+      this.f.globalGet(G_CPU).op(Op.i64_extend_i32_u);
+      this.set(0);
+    } else this.helperCallThroughImport(insn);
   }
 
   private helperCallThroughImport(insn: Instruction): void {

@@ -221,6 +221,7 @@ export class JitProgram {
         [IMPORT.base]: this.baseGlobal,
         [IMPORT.fuel]: this.fuel,
         [IMPORT.limit]: this.limitGlobal,
+        [IMPORT.cpu]: new WebAssembly.Global({ value: 'i32', mutable: false }, this.options.cpu ?? 0),
       },
     };
     const instance = new WebAssembly.Instance(compiled.module, imports);

@@ -31,6 +31,7 @@ export const IMPORT = {
   base: 'base', // i32: address of the region
   fuel: 'fuel', // mutable i64: budget left (shared by the instances of one JitProgram)
   limit: 'limit', // i64: the budget at the start of a run
+  cpu: 'cpu', // i32: the CPU the instance runs as (per-CPU maps, bpf_get_smp_processor_id)
 } as const;
 
 /** Export names. */
