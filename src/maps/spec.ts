@@ -2,24 +2,27 @@
 // kernel's map_create and each type's alloc_check make on them. Numbers are Linux UAPI values so
 // objects built against libbpf's headers need no translation.
 
+import { LINUX_MAP_TYPES } from '../abi/index.js';
 import { MapError, type Errno } from './errors.js';
 
+const T = LINUX_MAP_TYPES;
+/** The map types ebpf-ts implements, by their Linux UAPI numbers (src/abi). */
 export const MapType = {
-  UNSPEC: 0,
-  HASH: 1,
-  ARRAY: 2,
-  PROG_ARRAY: 3,
-  PERF_EVENT_ARRAY: 4,
-  PERCPU_HASH: 5,
-  PERCPU_ARRAY: 6,
-  LRU_HASH: 9,
-  LRU_PERCPU_HASH: 10,
-  LPM_TRIE: 11,
-  ARRAY_OF_MAPS: 12,
-  HASH_OF_MAPS: 13,
-  QUEUE: 22,
-  STACK: 23,
-  RINGBUF: 27,
+  UNSPEC: T.UNSPEC,
+  HASH: T.HASH,
+  ARRAY: T.ARRAY,
+  PROG_ARRAY: T.PROG_ARRAY,
+  PERF_EVENT_ARRAY: T.PERF_EVENT_ARRAY,
+  PERCPU_HASH: T.PERCPU_HASH,
+  PERCPU_ARRAY: T.PERCPU_ARRAY,
+  LRU_HASH: T.LRU_HASH,
+  LRU_PERCPU_HASH: T.LRU_PERCPU_HASH,
+  LPM_TRIE: T.LPM_TRIE,
+  ARRAY_OF_MAPS: T.ARRAY_OF_MAPS,
+  HASH_OF_MAPS: T.HASH_OF_MAPS,
+  QUEUE: T.QUEUE,
+  STACK: T.STACK,
+  RINGBUF: T.RINGBUF,
 } as const;
 
 export type MapTypeName = keyof typeof MapType;

@@ -10,20 +10,11 @@ import { decode } from '../../src/isa/decode.js';
 import { encode } from '../../src/isa/encode.js';
 import { HelperRegistry, Interpreter, LinearMemory, prepareProgram } from '../../src/vm/index.js';
 import { LINUX_XDP, verify } from '../../src/verifier/index.js';
+import { seededRandom } from '../support/random.js';
 
 const SEED = Number(process.env.VERIFIER_SEED ?? 99);
 
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x100000000;
-  };
-}
+const rng = seededRandom;
 
 function randomProgram(r: () => number): string {
   const int = (n: number): number => Math.floor(r() * n);

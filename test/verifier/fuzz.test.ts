@@ -7,20 +7,11 @@ import { INSTRUCTIONS } from '../../src/isa/table.js';
 import { encode, type InstructionFields } from '../../src/isa/encode.js';
 import { decode } from '../../src/isa/decode.js';
 import { LINUX_XDP, type MapRef, verify } from '../../src/verifier/index.js';
+import { seededRandom } from '../support/random.js';
 
 const SEED = Number(process.env.VERIFIER_SEED ?? 7);
 
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x100000000;
-  };
-}
+const rng = seededRandom;
 
 test(`verify never throws on random programs (seed ${SEED})`, () => {
   const r = rng(SEED);

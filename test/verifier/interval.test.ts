@@ -5,18 +5,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { type BinOp, type Num, binop, itv, normalize, signExtend, truncate, wrap } from '../../src/verifier/domain/interval.js';
 import { type Rel, numericRefine } from '../../src/verifier/transfer.js';
+import { seededRandom } from '../support/random.js';
 
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x100000000;
-  };
-}
+const rng = seededRandom;
 
 const SEED = Number(process.env.VERIFIER_SEED ?? 20261123);
 const EDGES = [0n, 1n, 2n, 7n, 255n, 256n, 0x7fffffffn, 0x80000000n, 0xffffffffn, 1n << 32n, (1n << 63n) - 1n, 1n << 63n, (1n << 64n) - 1n];
