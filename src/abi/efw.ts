@@ -22,7 +22,7 @@
 // Offsets were checked by compiling include/efw/*.h with `clang -target bpf` and asserting
 // them (pointers are 8 bytes; enums are 4).
 
-import type { ContextLayout, HelperDef, NumberTable, SectionDef, StructLayout } from './types.js';
+import type { ContextLayout, HelperDef, NumberTable, StructLayout } from './types.js';
 
 /** Hook-specific helpers of a program type are numbered EFW_EXT_HELPER_FN_BASE + 1, + 2, ... */
 export const EFW_EXT_HELPER_FN_BASE = 0xffff;
@@ -261,29 +261,6 @@ export const EFW_ATTACH_TYPES: NumberTable = Object.freeze({
   NETEVENT: 10,
   PROCESS: 11,
 });
-
-/**
- * Section names of EfW programs (netebpfext, XDP for Windows, the sample
- * extension, ntosebpfext). Matching is by prefix: `xdp/pass` is an xdp
- * program. `xdp` is shared with Linux; the others are EfW-only names
- * (`bind` and `cgroup/recv_accept*` in particular have no Linux meaning).
- */
-export const EFW_SECTIONS: readonly SectionDef[] = Object.freeze([
-  { name: 'xdp', match: 'prefix', programType: 'XDP', attachType: 'XDP' },
-  { name: 'xdp_test', match: 'prefix', programType: 'XDP_TEST', attachType: 'XDP_TEST' },
-  { name: 'bind', match: 'prefix', programType: 'BIND', attachType: 'BIND' },
-  { name: 'cgroup/connect4', match: 'prefix', programType: 'CGROUP_SOCK_ADDR', attachType: 'CGROUP_INET4_CONNECT' },
-  { name: 'cgroup/connect6', match: 'prefix', programType: 'CGROUP_SOCK_ADDR', attachType: 'CGROUP_INET6_CONNECT' },
-  { name: 'cgroup/recv_accept4', match: 'prefix', programType: 'CGROUP_SOCK_ADDR', attachType: 'CGROUP_INET4_RECV_ACCEPT' },
-  { name: 'cgroup/recv_accept6', match: 'prefix', programType: 'CGROUP_SOCK_ADDR', attachType: 'CGROUP_INET6_RECV_ACCEPT' },
-  { name: 'sockops', match: 'prefix', programType: 'SOCK_OPS', attachType: 'CGROUP_SOCK_OPS' },
-  { name: 'sample_ext', match: 'prefix', programType: 'SAMPLE', attachType: 'SAMPLE' },
-  { name: 'process', match: 'prefix', programType: 'PROCESS', attachType: 'PROCESS' },
-  { name: 'netevent_monitor', match: 'prefix', programType: 'NETEVENT', attachType: 'NETEVENT' },
-]);
-
-/** Sections that hold no program. EfW objects may use BTF-defined ".maps" too. */
-export const EFW_DATA_SECTIONS: readonly string[] = Object.freeze(['maps', '.maps', '.data', '.rodata', '.bss', 'license', 'version', '.BTF', '.BTF.ext']);
 
 /**
  * xdp_md_t (sections `xdp`, `xdp_test`): 64-bit packet pointers, 32 bytes with

@@ -12,7 +12,7 @@
 // - The legacy `struct bpf_map_def` (five __u32) is the layout libbpf accepted in
 //   SEC("maps") before it dropped legacy maps in libbpf 1.0.
 
-import type { ContextLayout, HelperDef, NumberTable, SectionDef, StructLayout } from './types.js';
+import type { ContextLayout, HelperDef, NumberTable, StructLayout } from './types.js';
 
 /** Every helper of <linux/bpf.h> 6.1, ids 1..209 (0 is `unspec`, never callable). */
 export const LINUX_HELPERS: readonly HelperDef[] = Object.freeze([
@@ -523,49 +523,3 @@ export const LINUX_SOCK_OPS_OPS: NumberTable = Object.freeze({
   BPF_SOCK_OPS_STATE_CB: 10,
 });
 
-/**
- * Section names libbpf maps to program types (the subset ebpf-ts cares about;
- * the libbpf table has the rest). `prefix` entries also match `name/...`.
- */
-export const LINUX_SECTIONS: readonly SectionDef[] = Object.freeze([
-  { name: 'socket', match: 'prefix', programType: 'SOCKET_FILTER' },
-  { name: 'xdp', match: 'prefix', programType: 'XDP', attachType: 'XDP' },
-  { name: 'xdp.frags', match: 'prefix', programType: 'XDP', attachType: 'XDP' },
-  { name: 'tc', match: 'prefix', programType: 'SCHED_CLS' },
-  { name: 'classifier', match: 'prefix', programType: 'SCHED_CLS' },
-  { name: 'action', match: 'prefix', programType: 'SCHED_ACT' },
-  { name: 'tracepoint', match: 'prefix', programType: 'TRACEPOINT' },
-  { name: 'tp', match: 'prefix', programType: 'TRACEPOINT' },
-  { name: 'raw_tracepoint', match: 'prefix', programType: 'RAW_TRACEPOINT' },
-  { name: 'raw_tp', match: 'prefix', programType: 'RAW_TRACEPOINT' },
-  { name: 'kprobe', match: 'prefix', programType: 'KPROBE' },
-  { name: 'kretprobe', match: 'prefix', programType: 'KPROBE' },
-  { name: 'perf_event', match: 'exact', programType: 'PERF_EVENT' },
-  { name: 'cgroup_skb/ingress', match: 'exact', programType: 'CGROUP_SKB', attachType: 'CGROUP_INET_INGRESS' },
-  { name: 'cgroup_skb/egress', match: 'exact', programType: 'CGROUP_SKB', attachType: 'CGROUP_INET_EGRESS' },
-  { name: 'cgroup/bind4', match: 'exact', programType: 'CGROUP_SOCK_ADDR', attachType: 'CGROUP_INET4_BIND' },
-  { name: 'cgroup/bind6', match: 'exact', programType: 'CGROUP_SOCK_ADDR', attachType: 'CGROUP_INET6_BIND' },
-  { name: 'cgroup/connect4', match: 'exact', programType: 'CGROUP_SOCK_ADDR', attachType: 'CGROUP_INET4_CONNECT' },
-  { name: 'cgroup/connect6', match: 'exact', programType: 'CGROUP_SOCK_ADDR', attachType: 'CGROUP_INET6_CONNECT' },
-  { name: 'cgroup/sendmsg4', match: 'exact', programType: 'CGROUP_SOCK_ADDR', attachType: 'CGROUP_UDP4_SENDMSG' },
-  { name: 'cgroup/sendmsg6', match: 'exact', programType: 'CGROUP_SOCK_ADDR', attachType: 'CGROUP_UDP6_SENDMSG' },
-  { name: 'cgroup/recvmsg4', match: 'exact', programType: 'CGROUP_SOCK_ADDR', attachType: 'CGROUP_UDP4_RECVMSG' },
-  { name: 'cgroup/recvmsg6', match: 'exact', programType: 'CGROUP_SOCK_ADDR', attachType: 'CGROUP_UDP6_RECVMSG' },
-  { name: 'sockops', match: 'exact', programType: 'SOCK_OPS', attachType: 'CGROUP_SOCK_OPS' },
-  { name: 'sk_skb', match: 'prefix', programType: 'SK_SKB' },
-  { name: 'sk_msg', match: 'exact', programType: 'SK_MSG', attachType: 'SK_MSG_VERDICT' },
-  { name: 'syscall', match: 'exact', programType: 'SYSCALL' },
-]);
-
-/** Sections that hold no program: maps, global data, metadata, BTF. */
-export const LINUX_DATA_SECTIONS: readonly string[] = Object.freeze([
-  '.maps',
-  'maps',
-  '.data',
-  '.rodata',
-  '.bss',
-  'license',
-  'version',
-  '.BTF',
-  '.BTF.ext',
-]);

@@ -45,17 +45,3 @@ export interface ContextLayout extends StructLayout {
 
 /** Name -> value. */
 export type NumberTable = Readonly<Record<string, number>>;
-
-/**
- * An ELF section name that selects a program type. `match: 'exact'` means the
- * section must equal `name`; `'prefix'` means `name` or `name/...`
- * (libbpf's `type+` rule; EfW matches by prefix as well).
- */
-export interface SectionDef {
-  readonly name: string;
-  readonly match: 'exact' | 'prefix';
-  /** Program type name, key of the flavour's PROG_TYPES table. */
-  readonly programType: string;
-  /** Attach type name, key of the flavour's ATTACH_TYPES table, when the section implies one. */
-  readonly attachType?: string;
-}
