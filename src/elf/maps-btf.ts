@@ -39,6 +39,16 @@ function intAttribute(btf: Btf, mapName: string, member: string, typeId: number)
   return arr.array.nelems;
 }
 
+/** `__uint(name, N)` members and the Attributes field each fills. */
+const NUMERIC_ATTRIBUTES = {
+  type: 'type',
+  key_size: 'keySize',
+  value_size: 'valueSize',
+  max_entries: 'maxEntries',
+  map_flags: 'flags',
+  pinning: 'pinning',
+} as const;
+
 function attributesOf(btf: Btf, mapName: string, structType: BtfType): Attributes {
   if (structType.kind !== BtfKind.STRUCT || structType.members === undefined) {
     throw new ObjectError(`map ${mapName}: its type is not a struct of __uint/__type attributes`);
@@ -47,22 +57,12 @@ function attributesOf(btf: Btf, mapName: string, structType: BtfType): Attribute
   for (const m of structType.members) {
     switch (m.name) {
       case 'type':
-        a.type = intAttribute(btf, mapName, m.name, m.type);
-        break;
       case 'key_size':
-        a.keySize = intAttribute(btf, mapName, m.name, m.type);
-        break;
       case 'value_size':
-        a.valueSize = intAttribute(btf, mapName, m.name, m.type);
-        break;
       case 'max_entries':
-        a.maxEntries = intAttribute(btf, mapName, m.name, m.type);
-        break;
       case 'map_flags':
-        a.flags = intAttribute(btf, mapName, m.name, m.type);
-        break;
       case 'pinning':
-        a.pinning = intAttribute(btf, mapName, m.name, m.type);
+        a[NUMERIC_ATTRIBUTES[m.name]] = intAttribute(btf, mapName, m.name, m.type);
         break;
       case 'numa_node':
       case 'map_extra':

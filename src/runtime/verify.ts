@@ -4,7 +4,7 @@ import type { ObjectSpec, ProgramSpec, MapDefinition } from '../elf/spec.js';
 import { verifierRules } from '../program-types/rules.js';
 import type { ProgramType } from '../program-types/types.js';
 import { LoadError } from './errors.js';
-import { verify, formatReport, type MapInfo, type MapRef, type ProgramTypeRules, type VerificationReport, type VerifierOptions } from '../verifier/index.js';
+import { verify, formatReport, type MapInfo, type MapRef, type ProgramTypeRules, type VerificationReport, type VerifierInput, type VerifierOptions } from '../verifier/index.js';
 
 /** A program the verifier refused: loading it fails, with the verifier's report. */
 export class VerificationError extends LoadError {
@@ -32,10 +32,8 @@ export function rulesFor(program: ProgramSpec, spec: ObjectSpec, type?: ProgramT
 /** Default checks for loading: everything, termination included. */
 export const LOAD_VERIFIER_OPTIONS: VerifierOptions = { termination: true };
 
-export function verifyProgram(spec: ObjectSpec, program: ProgramSpec, rules: ProgramTypeRules, options: VerifierOptions = LOAD_VERIFIER_OPTIONS): VerificationReport {
-  if (program.unsupported !== undefined) {
-    return { ok: false, instructions: 0, statesVisited: 0, errors: [{ code: 'unsupported', pc: -1, instruction: '', message: program.unsupported, registers: {} }] };
-  }
+/** What the verifier needs of `program`: instructions, map references, rules, lines, functions. */
+export function verifierInput(spec: ObjectSpec, program: ProgramSpec, rules: ProgramTypeRules): VerifierInput {
   const maps = new Map<number, MapRef>();
   for (const r of program.references) {
     if (r.kind !== 'map' && r.kind !== 'map-value') continue;
@@ -43,12 +41,19 @@ export function verifyProgram(spec: ObjectSpec, program: ProgramSpec, rules: Pro
     if (def === undefined) continue;
     maps.set(r.pc, { kind: r.kind, offset: r.kind === 'map-value' ? r.offset : 0, map: mapInfo(def) });
   }
-  return verify({
+  return {
     instructions: program.instructions,
     maps,
     programType: rules,
     lineInfo: program.lineInfo,
     functionStarts: new Set(program.functions.map((f) => f.pc)),
     functionPointers: new Map(program.references.flatMap((r) => (r.kind === 'function' ? [[r.pc, r.target] as [number, number]] : []))),
-  }, options);
+  };
+}
+
+export function verifyProgram(spec: ObjectSpec, program: ProgramSpec, rules: ProgramTypeRules, options: VerifierOptions = LOAD_VERIFIER_OPTIONS): VerificationReport {
+  if (program.unsupported !== undefined) {
+    return { ok: false, instructions: 0, statesVisited: 0, errors: [{ code: 'unsupported', pc: -1, instruction: '', message: program.unsupported, registers: {} }] };
+  }
+  return verify(verifierInput(spec, program, rules), options);
 }
