@@ -316,16 +316,24 @@ export class HashMap extends BpfMap {
       view.setUint32(entry + HashEntry.STATE, IN_USE, true);
       bytes.copyWithin(entry + this.keyOffset, keyAddress, keyAddress + this.spec.keySize);
       if (this.perCpu && !allCpus) bytes.fill(0, entry + this.valueOffset, entry + this.valueOffset + this.copies * this.valueStride);
+      // The value is written before the entry is published: a lock-free lookup in another thread
+      // that finds the entry may at once add to its counter, and that must not be overwritten.
+      this.writeValue(entry, valueAddress, cpu, allCpus);
       const bucket = this.bucketOf(hash);
       view.setUint32(entry + HashEntry.NEXT, view.getUint32(bucket, true), true);
-      view.setUint32(bucket, entry, true);
+      Atomics.store(this.i32, bucket >> 2, entry);
       if (this.lru) lruPushFront(view, list, entry);
       this.addCount(view, 1);
+      return undefined;
     }
-    const to = entry + this.valueOffset;
-    if (allCpus) bytes.copyWithin(to, valueAddress, valueAddress + this.userValueSize);
-    else bytes.copyWithin(to + (this.perCpu ? cpu * this.valueStride : 0), valueAddress, valueAddress + this.spec.valueSize);
+    this.writeValue(entry, valueAddress, cpu, allCpus);
     return undefined;
+  }
+
+  private writeValue(entry: number, valueAddress: number, cpu: number, allCpus: boolean): void {
+    const to = entry + this.valueOffset;
+    if (allCpus) this.bytes.copyWithin(to, valueAddress, valueAddress + this.userValueSize);
+    else this.bytes.copyWithin(to + (this.perCpu ? cpu * this.valueStride : 0), valueAddress, valueAddress + this.spec.valueSize);
   }
 
   private storeHolding(keyAddress: number, valueAddress: number, flags: number, cpu: number, allCpus: boolean): Errno | undefined {
