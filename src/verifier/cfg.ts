@@ -18,6 +18,11 @@ export interface Cfg {
   readonly backEdges: ReadonlySet<string>;
   readonly order: ReadonlyMap<number, number>;
   readonly functionEntries: ReadonlySet<number>;
+  /**
+   * Per pc, a bit mask of the registers whose value at that point may reach a conditional jump
+   * that tests it before being overwritten (the analysis keeps paths apart by their constants).
+   */
+  readonly branchLive: ReadonlyMap<number, number>;
 }
 
 export interface AssumeEdges {
@@ -106,5 +111,38 @@ export function buildCfg(insns: readonly Instruction[], assumes: AssumeEdges, fu
   }
   const order = new Map<number, number>();
   post.reverse().forEach((pc, i) => order.set(pc, i));
-  return { byPc, end, succ, loopHeads, backEdges, order, functionEntries };
+  return { byPc, end, succ, loopHeads, backEdges, order, functionEntries, branchLive: branchLiveness(insns, succ) };
+}
+
+/** Registers an instruction tests (conditional jumps) and the registers it overwrites, as masks. */
+function testsAndWrites(insn: Instruction): [number, number] {
+  const bit = (r: number): number => 1 << r;
+  switch (insn.spec.form) {
+    case 'jmp-imm': return [bit(insn.dst), 0];
+    case 'jmp-reg': return [bit(insn.dst) | bit(insn.src), 0];
+    case 'alu-imm': case 'alu-reg': case 'neg': case 'endian': case 'ldx': case 'lddw': return [0, bit(insn.dst)];
+    case 'atomic': return [0, bit(insn.src) | bit(0)];
+    case 'call': case 'callx': case 'call-local': case 'ldabs': case 'ldind': return [0, 0x3f];
+    default: return [0, 0];
+  }
+}
+
+function branchLiveness(insns: readonly Instruction[], succ: ReadonlyMap<number, readonly number[]>): Map<number, number> {
+  const live = new Map<number, number>();
+  const effects = new Map(insns.map((i) => [i.pc, testsAndWrites(i)]));
+  for (let changed = true; changed;) {
+    changed = false;
+    for (let k = insns.length - 1; k >= 0; k--) {
+      const pc = insns[k].pc;
+      let out = 0;
+      for (const t of succ.get(pc) ?? []) out |= live.get(t) ?? 0;
+      const [tests, writes] = effects.get(pc) ?? [0, 0];
+      const value = (out & ~writes) | tests;
+      if (value !== (live.get(pc) ?? 0)) {
+        live.set(pc, value);
+        changed = true;
+      }
+    }
+  }
+  return live;
 }

@@ -45,7 +45,9 @@ import { type CallbackRun, callHelper, helperIdOf } from './helpers.js';
 import { requireInit } from './memory.js';
 import type { ProgramTypeRules } from './program-type.js';
 import type { LoopBound, VerificationReport, VerifierError } from './report.js';
-import { type Env, type MapRef, alu, assume, atomic, checkExit, lddw, legacyLoad, load, store } from './transfer.js';
+import { type Env, type MapRef, alu, assume, atomic, checkExit, edgeRelation, lddw, legacyLoad, load, store } from './transfer.js';
+import { afterAlu, afterOther, assumeRelation, beforeAlu } from './domain/relational.js';
+import { forget, newZone } from './domain/zone.js';
 
 export * from './program-type.js';
 export * from './report.js';
@@ -98,6 +100,8 @@ export const FRAME_SIZE = 512;
 export const MAX_FRAMES = 8;
 export const STACK_SIZE = FRAME_SIZE * MAX_FRAMES;
 const WIDEN_DELAY = 40;
+/** Paths with different tested constants kept apart per program point, at most. */
+const MAX_PARTITIONS = 4;
 const MAX_LOOP_ITERATIONS = 100000;
 
 /** A state where every register is uninitialised, the stack is empty and nothing is known. */
@@ -115,6 +119,7 @@ export function emptyState(): State {
     deltas: new Map(),
     pktVars: new Map(),
     refs: new Set(),
+    zone: newZone(),
   };
 }
 
@@ -233,8 +238,8 @@ function run(program: VerifierInput, options: VerifierOptions): VerificationRepo
   const backStates = new Map<string, State>(); // `${calls}|from>to` -> joined state on that back edge
   let steps = 0;
 
-  const nodeFor = (calls: readonly number[], pc: number): Node => {
-    const key = `${calls.join('/')}|${pc}`;
+  const nodeFor = (calls: readonly number[], pc: number, partition = ''): Node => {
+    const key = partition === '' ? `${calls.join('/')}|${pc}` : `${calls.join('/')}|${pc}#${partition}`;
     let n = nodes.get(key);
     if (n === undefined) {
       n = { key, calls, pc, state: undefined as unknown as State, visits: 0, queued: false };
@@ -244,8 +249,36 @@ function run(program: VerifierInput, options: VerifierOptions): VerificationRepo
   };
   const priority = (n: Node): number => (cfg.order.get(n.pc) ?? cfg.end) * (MAX_FRAMES + 1) + n.calls.length;
 
+  /** Partitions opened per (call stack, pc): paths beyond the limit share the last one. */
+  const partitions = new Map<string, Set<string>>();
+  /**
+   * Which paths reaching `pc` are kept apart: those whose registers tested later hold different
+   * constants (a flag that records whether a bounds check passed, tested after the paths join).
+   * Loop heads and callback entries are never split: their single state carries the widening
+   * and the termination proof.
+   */
+  const partitionOf = (calls: readonly number[], pc: number, s: State): string => {
+    const mask = cfg.branchLive.get(pc) ?? 0;
+    if (mask === 0 || cfg.loopHeads.has(pc)) return '';
+    const base = `${calls.join('/')}|${pc}`;
+    if (callbackEntries.has(base)) return '';
+    let sig = '';
+    for (let r = 0; r <= 9; r++) {
+      if ((mask & (1 << r)) === 0) continue;
+      const x = s.regs[r];
+      if (only(x, T.number) && x.num.s.lo === x.num.s.hi) sig += `r${r}=${x.num.s.lo},`;
+    }
+    if (sig === '') return '';
+    let open = partitions.get(base);
+    if (open === undefined) partitions.set(base, (open = new Set()));
+    if (open.has(sig)) return sig;
+    if (open.size >= MAX_PARTITIONS) return '*';
+    open.add(sig);
+    return sig;
+  };
+
   const propagate = (calls: readonly number[], pc: number, s: State): void => {
-    const n = nodeFor(calls, pc);
+    const n = nodeFor(calls, pc, partitionOf(calls, pc, s));
     if (n.state === undefined) {
       n.state = s;
     } else {
@@ -312,23 +345,31 @@ function run(program: VerifierInput, options: VerifierOptions): VerificationRepo
     }
     const next = pc + insn.spec.slots;
     switch (insn.spec.form) {
-      case 'alu-imm': case 'alu-reg': case 'neg': case 'endian':
+      case 'alu-imm': case 'alu-reg': case 'neg': case 'endian': {
+        const before = beforeAlu(s, insn);
         alu(s, insn, env);
+        afterAlu(s, insn, before);
         return out(next, s);
+      }
       case 'lddw':
         lddw(s, insn, env);
+        afterOther(s, insn, false);
         return out(next, s);
       case 'ldx':
         load(s, insn, env);
+        afterOther(s, insn, false);
         return out(next, s);
       case 'st': case 'stx':
         store(s, insn, env);
+        afterOther(s, insn, false);
         return out(next, s);
       case 'atomic':
         atomic(s, insn, env);
+        afterOther(s, insn, false);
         return out(next, s);
       case 'ldabs': case 'ldind':
         legacyLoad(s, insn);
+        afterOther(s, insn, false);
         return out(next, s);
       case 'ja': case 'ja32':
         return out((cfg.succ.get(pc) ?? [])[0], s);
@@ -337,16 +378,18 @@ function run(program: VerifierInput, options: VerifierOptions): VerificationRepo
         const target = pc + 1 + insn.offset;
         if (edge !== 'fallthrough') {
           const t = assume(cloneState(s), insn, true);
-          if (t !== undefined) out(edge === undefined ? target : next, t);
+          if (t !== undefined && assumeRelation(t, insn, edgeRelation(insn, true))) out(edge === undefined ? target : next, t);
         }
         if (edge !== 'taken') {
           const f = assume(cloneState(s), insn, false);
-          if (f !== undefined) out(next, f);
+          if (f !== undefined && assumeRelation(f, insn, edgeRelation(insn, false))) out(next, f);
         }
         return;
       }
       case 'call': case 'callx': {
-        const cb = callHelper(s, env, insn.spec.form === 'call' ? insn.imm : helperIdOf(s, insn.dst), pc);
+        const id = insn.spec.form === 'call' ? insn.imm : helperIdOf(s, insn.dst);
+        const cb = callHelper(s, env, id, pc);
+        afterOther(s, insn, rules.helpers.get(id)?.changesPacket === true);
         // The helper may not run its callback at all (this path), or run it any number of times.
         if (cb !== undefined) enterCallback(calls, pc, s, cb);
         return out(next, s);
@@ -377,6 +420,7 @@ function run(program: VerifierInput, options: VerifierOptions): VerificationRepo
     siteTargets.set(site, cb.target);
     if (activeFunctions(calls).includes(cb.target)) throw new Violation('invalid-call', `illegal recursion: the callback at ${cb.target} is already active`);
     const st = cloneState(caller);
+    st.zone = newZone();
     st.frames.push({ saved: st.regs.slice(6, 11), frameTop: st.frameTop, deltas: new Map(st.deltas), args: cb.args });
     const r10 = st.regs[10];
     st.frameTop -= BigInt(FRAME_SIZE);
@@ -398,6 +442,7 @@ function run(program: VerifierInput, options: VerifierOptions): VerificationRepo
     const active = activeFunctions(node.calls);
     if (active.includes(target)) throw new Violation('invalid-call', `illegal recursion: the function at ${target} is already active`);
     s.frames.push({ saved: s.regs.slice(6, 11), frameTop: s.frameTop, deltas: new Map(s.deltas) });
+    forget(s.zone, 10);
     const r10 = s.regs[10];
     s.frameTop -= BigInt(FRAME_SIZE);
     if (only(r10, T.stack)) s.regs[10] = { ...r10, stack: itv(r10.stack.lo - BigInt(FRAME_SIZE), r10.stack.hi - BigInt(FRAME_SIZE)), stackFrame: s.frameTop };
@@ -420,6 +465,9 @@ function run(program: VerifierInput, options: VerifierOptions): VerificationRepo
     }
     const frame = s.frames.pop();
     if (frame === undefined) throw new Error('frame stack underflow');
+    // Every register but the result changes or comes back from the frame: the relations the
+    // callee learned about them are about other values.
+    for (let r = 0; r <= 10; r++) forget(s.zone, r);
     for (let r = 6; r <= 10; r++) s.regs[r] = frame.saved[r - 6];
     for (let r = 1; r <= 5; r++) s.regs[r] = UNINIT;
     // The callee's frame is gone: the next call may get different memory there.

@@ -6,6 +6,7 @@ import {
   only, showReg,
 } from './domain/state.js';
 import { fail } from './errors.js';
+import { belowZero, slackToEnd } from './domain/relational.js';
 import type { ProgramTypeRules } from './program-type.js';
 
 export interface MemEnv {
@@ -112,22 +113,31 @@ function ctxAccess(env: MemEnv, off: Itv, width: number, kind: AccessKind, value
   return loadedNumber(width, signed);
 }
 
-function packetAccess(s: State, reg: Reg, width: number, kind: AccessKind, value: Reg | undefined, signed: boolean): Reg {
+/**
+ * An access of `width` bytes at `offset` from the packet pointer `reg` (offset already added);
+ * `r` is the register it is in, whose zone variable is the pointer's own offset (-1: none).
+ */
+function packetAccess(s: State, reg: Reg, width: number, kind: AccessKind, value: Reg | undefined, signed: boolean, r: number, offset: bigint): Reg {
   const off = pktTotal(s, reg);
   const w = BigInt(width);
   let ok: boolean;
   let why: string;
   const v = reg.pktVar === 0 ? undefined : s.pktVars.get(reg.pktVar);
+  // What the zone proves: offset(r) - packet_size <= slack, and offset(r) >= -below.
+  const slack = r < 0 ? Infinity : slackToEnd(s, r);
+  const below = r < 0 ? Infinity : belowZero(s, r);
+  const o = Number(offset);
   switch (reg.pktBase) {
     case 'data':
-      // Either the whole range fits in the proven size, or a check on the variable covers it.
-      ok = off.lo >= -s.metaLo && (off.hi + w <= s.pktLo || (v !== undefined && reg.pkt.hi + w <= v.end));
+      // Either the whole range fits in the proven size, or a check on the variable covers it,
+      // or the zone relates the pointer to the packet size.
+      ok = off.lo >= -s.metaLo && (off.hi + w <= s.pktLo || (v !== undefined && reg.pkt.hi + w <= v.end) || slack + o + width <= 0);
       why = off.lo < -s.metaLo
         ? `packet access of ${bytes(width)} at offset ${showItv(off)} may start before the packet (or its metadata)`
         : `packet access of ${bytes(width)} at offset ${showItv(off)} needs data + ${off.hi + w} <= data_end, but the bounds checks on this path only prove data + ${s.pktLo} <= data_end${v !== undefined && v.end !== NO_END ? ` (with the variable offset v: data + v + ${reg.pkt.hi + w} <= data_end is needed, data + v + ${v.end} <= data_end is proven)` : ''}`;
       break;
     case 'end':
-      ok = off.hi + w <= 0n && off.lo >= -s.pktLo;
+      ok = off.hi + w <= 0n && (off.lo >= -s.pktLo || below - o <= 0);
       why = `packet access of ${bytes(width)} at data_end${off.lo < 0n ? '' : '+'}${showItv(off)} is not proven to lie within the packet (proven size ${s.pktLo})`;
       break;
     case 'meta':
@@ -217,7 +227,7 @@ export function access(
     out = out === undefined ? r : joinReg(out, r);
   };
   if (has(reg, T.ctx)) join(ctxAccess(env, add(reg.ctx), width, kind, value, signed));
-  if (has(reg, T.packet)) join(packetAccess(s, { ...reg, pkt: add(reg.pkt) }, width, kind, value, signed));
+  if (has(reg, T.packet)) join(packetAccess(s, { ...reg, pkt: add(reg.pkt) }, width, kind, value, signed, only(reg, T.packet) ? base : -1, o));
   if (has(reg, T.shared)) join(regionAccess(false, reg.nullable, add(reg.shared), reg.sharedSize, reg.sharedRO, width, kind, value, signed, 'map value', 'out-of-bounds-map-value'));
   if (has(reg, T.alloc_mem)) join(regionAccess(reg.allocSize < 0n, reg.nullable, add(reg.alloc), reg.allocSize, false, width, kind, value, signed, 'allocated memory', 'out-of-bounds-alloc-mem'));
   if (has(reg, T.stack)) {

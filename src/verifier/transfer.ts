@@ -357,6 +357,11 @@ const NEGATE: Record<Rel, Rel> = {
   jsge: 'jslt', jslt: 'jsge', jset: 'jnset', jnset: 'jset',
 };
 
+/** The relation a conditional jump's edge (taken or not) establishes between its operands. */
+export function edgeRelation(insn: Instruction, taken: boolean): Rel {
+  return taken ? (insn.spec.op as Rel) : NEGATE[insn.spec.op as Rel];
+}
+
 /** Refines two numbers (at one width) by `a REL b`; undefined when the relation cannot hold. */
 function refineNums(rel: Rel, a: Num, b: Num, bits: number): [Num, Num] | undefined {
   let [as, au, bs, bu] = [a.s, a.u, b.s, b.u];

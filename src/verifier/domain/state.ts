@@ -9,6 +9,8 @@
 import {
   type Itv, type Num, eqItv, hull, itv, meet, normalize, showItv, topNum, widen, S64_MAX, S64_MIN,
 } from './interval.js';
+import { dropUntracked, withUnaryFacts } from './relational.js';
+import { type Zone, eqZone, joinZone } from './zone.js';
 
 export const T = {
   uninit: 1,
@@ -352,6 +354,8 @@ export interface State {
    * pointer the reserving call returned). Each must be submitted or discarded before the exit.
    */
   refs: ReadonlySet<number>;
+  /** Relations between register values and the packet size (zone.ts, relational.ts). */
+  zone: Zone;
 }
 
 export function cloneState(s: State): State {
@@ -368,6 +372,7 @@ export function cloneState(s: State): State {
     deltas: new Map(s.deltas),
     pktVars: new Map(s.pktVars),
     refs: s.refs,
+    zone: s.zone.slice(),
   };
 }
 
@@ -426,20 +431,24 @@ export function joinState(a: State, b: State, w = false): State {
   for (const [id, vb] of b.pktVars) if (!a.pktVars.has(id)) pktVars.set(id, vb);
   const min = (x: bigint, y: bigint): bigint => (x < y ? x : y);
   const max = (x: bigint, y: bigint): bigint => (x > y ? x : y);
-  return {
+  const joined: State = {
     regs, bytes, cells, frames, deltas, pktVars, frameTop: a.frameTop,
+    zone: joinZone(withUnaryFacts(a), withUnaryFacts(b), w),
     refs: a.refs === b.refs ? a.refs : new Set([...a.refs, ...b.refs]),
     pktLo: w && b.pktLo < a.pktLo ? 0n : min(a.pktLo, b.pktLo),
     pktHi: w && b.pktHi > a.pktHi ? PACKET_MAX : max(a.pktHi, b.pktHi),
     metaLo: w && b.metaLo < a.metaLo ? 0n : min(a.metaLo, b.metaLo),
     metaHi: w && b.metaHi > a.metaHi ? PACKET_MAX : max(a.metaHi, b.metaHi),
   };
+  dropUntracked(joined);
+  return joined;
 }
 
 export const PACKET_MAX = (1n << 32n) - 1n;
 
 export function eqState(a: State, b: State): boolean {
   if (a.pktLo !== b.pktLo || a.pktHi !== b.pktHi || a.metaLo !== b.metaLo || a.metaHi !== b.metaHi) return false;
+  if (!eqZone(a.zone, b.zone)) return false;
   for (let i = 0; i < a.regs.length; i++) if (!eqReg(a.regs[i], b.regs[i])) return false;
   for (let i = 0; i < a.bytes.length; i++) if (a.bytes[i] !== b.bytes[i]) return false;
   if (a.cells.size !== b.cells.size) return false;
