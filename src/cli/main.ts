@@ -98,6 +98,7 @@ function build(setStatus: (code: number) => void): Command {
     .option('--type <type>', 'program type (default: from the section name)')
     .option('--abi <abi>', 'linux or efw (default: detected)')
     .option('--verbose', 'print the invariant before each instruction')
+    .option('--allow-pointer-leaks', 'let addresses become numbers, as Linux does for privileged loaders')
     .option('--json', 'machine-readable output')
     .action((file: string, section: string | undefined, opts) => setStatus(verificationCommand(file, section, opts, out)));
 

@@ -91,6 +91,13 @@ export interface VerifierOptions {
    * frames of callers. Default false: an access must stay within the frame its pointer comes from.
    */
   readonly sharedStack?: boolean;
+  /**
+   * Pointers may become numbers that leave the program (returned, stored in maps or packets,
+   * moved to 32 bits, subtracted, compared with numbers), as Linux allows privileged loaders.
+   * Default false (PREVAIL's and unprivileged Linux's rule). Memory safety is the same either
+   * way: such a number can never be used as a pointer.
+   */
+  readonly allowPointerLeaks?: boolean;
   /** Budgets: node visits and wall-clock milliseconds. */
   readonly maxSteps?: number;
   readonly timeLimitMs?: number;
@@ -222,6 +229,7 @@ function run(program: VerifierInput, options: VerifierOptions): VerificationRepo
   const env: Env = {
     rules, frameSize: FRAME_SIZE, stackSize: STACK_SIZE, allowDivisionByZero: options.allowDivisionByZero ?? true,
     bigEndian: options.bigEndian ?? false, maps: program.maps, sharedStack: options.sharedStack ?? false,
+    allowPointerLeaks: options.allowPointerLeaks ?? false,
     ...(program.functionPointers === undefined ? {} : { funcTargets: program.functionPointers }),
   };
   /** Callback entries (node keys): the helper may run them again, so they widen like loop heads. */
@@ -377,11 +385,11 @@ function run(program: VerifierInput, options: VerifierOptions): VerificationRepo
         const edge = assumeMap.get(pc);
         const target = pc + 1 + insn.offset;
         if (edge !== 'fallthrough') {
-          const t = assume(cloneState(s), insn, true);
+          const t = assume(cloneState(s), insn, true, env.allowPointerLeaks);
           if (t !== undefined && assumeRelation(t, insn, edgeRelation(insn, true))) out(edge === undefined ? target : next, t);
         }
         if (edge !== 'taken') {
-          const f = assume(cloneState(s), insn, false);
+          const f = assume(cloneState(s), insn, false, env.allowPointerLeaks);
           if (f !== undefined && assumeRelation(f, insn, edgeRelation(insn, false))) out(next, f);
         }
         return;

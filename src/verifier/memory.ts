@@ -17,6 +17,13 @@ export interface MemEnv {
   readonly stackSize: number;
   /** PREVAIL's model: all frames are one region, accesses may cross into callers' frames. */
   readonly sharedStack?: boolean;
+  /**
+   * Pointers may become numbers that leave the program (stored in maps or packets, returned,
+   * moved to 32 bits, subtracted across regions, compared with numbers, passed in helper
+   * buffers), as Linux allows a privileged loader (allow_ptr_leaks). Such a number can never be
+   * used as a pointer again; only the address's value is disclosed.
+   */
+  readonly allowPointerLeaks?: boolean;
 }
 
 export type AccessKind = 'read' | 'write';
@@ -117,7 +124,7 @@ function ctxAccess(env: MemEnv, off: Itv, width: number, kind: AccessKind, value
  * An access of `width` bytes at `offset` from the packet pointer `reg` (offset already added);
  * `r` is the register it is in, whose zone variable is the pointer's own offset (-1: none).
  */
-function packetAccess(s: State, reg: Reg, width: number, kind: AccessKind, value: Reg | undefined, signed: boolean, r: number, offset: bigint): Reg {
+function packetAccess(s: State, reg: Reg, width: number, kind: AccessKind, value: Reg | undefined, signed: boolean, r: number, offset: bigint, leaks: boolean): Reg {
   const off = pktTotal(s, reg);
   const w = BigInt(width);
   let ok: boolean;
@@ -149,7 +156,7 @@ function packetAccess(s: State, reg: Reg, width: number, kind: AccessKind, value
       why = 'packet pointer of unknown origin: data, data_end or data_meta differ between paths, or a helper that may move the packet (such as bpf_xdp_adjust_head) was called after it was derived; reload it from the context';
   }
   if (!ok) fail('out-of-bounds-packet', why);
-  if (kind === 'write' && value !== undefined && !only(value, T.number)) {
+  if (kind === 'write' && value !== undefined && !only(value, T.number) && !(leaks && !has(value, T.uninit))) {
     fail('pointer-leak', `only numbers can be stored in packet memory (the value is ${showReg(value)})`);
   }
   return loadedNumber(width, signed);
@@ -157,14 +164,14 @@ function packetAccess(s: State, reg: Reg, width: number, kind: AccessKind, value
 
 function regionAccess(
   released: boolean, nullable: boolean, off: Itv, size: bigint, readOnly: boolean, width: number, kind: AccessKind,
-  value: Reg | undefined, signed: boolean, what: string, code: 'out-of-bounds-map-value' | 'out-of-bounds-alloc-mem',
+  value: Reg | undefined, signed: boolean, what: string, code: 'out-of-bounds-map-value' | 'out-of-bounds-alloc-mem', leaks: boolean,
 ): Reg {
   if (released) fail('invalid-memory-access', `the ${what} may already have been submitted or discarded: it cannot be used any more`);
   if (nullable) fail('null-dereference', `the ${what} pointer may be null: compare it with 0 first`);
   checkRange(off, width, 0n, size, code, `${what} (size ${size})`);
   if (kind === 'write') {
     if (readOnly) fail('write-to-read-only', `the ${what} is read-only`);
-    if (value !== undefined && !only(value, T.number)) fail('pointer-leak', `only numbers can be stored in a ${what} (the value is ${showReg(value)})`);
+    if (value !== undefined && !only(value, T.number) && !(leaks && !has(value, T.uninit))) fail('pointer-leak', `only numbers can be stored in a ${what} (the value is ${showReg(value)})`);
   }
   return loadedNumber(width, signed);
 }
@@ -184,6 +191,7 @@ function stackRead(s: State, env: MemEnv, base: number, off: Itv, width: number,
   // PREVAIL's model: a direct read through r10 may see garbage; the result is simply unusable.
   if (base === 10 && env.sharedStack === true) return TOP;
   if (uninit) fail('uninitialized-stack', `stack bytes [${off.lo}, ${off.hi + BigInt(width)}) may be uninitialised`);
+  if (env.allowPointerLeaks === true) return loadedNumber(width, signed);
   return fail('pointer-leak', `stack bytes [${off.lo}, ${off.hi + BigInt(width)}) hold part of a pointer, not a number`);
 }
 
@@ -227,9 +235,10 @@ export function access(
     out = out === undefined ? r : joinReg(out, r);
   };
   if (has(reg, T.ctx)) join(ctxAccess(env, add(reg.ctx), width, kind, value, signed));
-  if (has(reg, T.packet)) join(packetAccess(s, { ...reg, pkt: add(reg.pkt) }, width, kind, value, signed, only(reg, T.packet) ? base : -1, o));
-  if (has(reg, T.shared)) join(regionAccess(false, reg.nullable, add(reg.shared), reg.sharedSize, reg.sharedRO, width, kind, value, signed, 'map value', 'out-of-bounds-map-value'));
-  if (has(reg, T.alloc_mem)) join(regionAccess(reg.allocSize < 0n, reg.nullable, add(reg.alloc), reg.allocSize, false, width, kind, value, signed, 'allocated memory', 'out-of-bounds-alloc-mem'));
+  if (has(reg, T.packet)) join(packetAccess(s, { ...reg, pkt: add(reg.pkt) }, width, kind, value, signed, only(reg, T.packet) ? base : -1, o, env.allowPointerLeaks === true));
+  const leaks = env.allowPointerLeaks === true;
+  if (has(reg, T.shared)) join(regionAccess(false, reg.nullable, add(reg.shared), reg.sharedSize, reg.sharedRO, width, kind, value, signed, 'map value', 'out-of-bounds-map-value', leaks));
+  if (has(reg, T.alloc_mem)) join(regionAccess(reg.allocSize < 0n, reg.nullable, add(reg.alloc), reg.allocSize, false, width, kind, value, signed, 'allocated memory', 'out-of-bounds-alloc-mem', leaks));
   if (has(reg, T.stack)) {
     const off = add(reg.stack);
     checkStackRange(s, env, reg, off, BigInt(width), `stack access of ${bytes(width)}`);

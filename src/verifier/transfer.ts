@@ -69,7 +69,13 @@ export function alu(s: State, insn: Instruction, env: Env): void {
   }
   if (spec.op === 'mov' || spec.op.startsWith('movsx')) {
     const src = requireInit(s, insn.src);
-    if (!only(src, T.number)) fail('invalid-pointer-arithmetic', `a ${bits}-bit move of a pointer (r${insn.src} is ${showReg(src)})`);
+    if (!only(src, T.number)) {
+      if (!leaksAllowed(env, src)) fail('invalid-pointer-arithmetic', `a ${bits}-bit move of a pointer (r${insn.src} is ${showReg(src)})`);
+      // The low bits of an address: some number.
+      setReg(s, d, numberReg(bits === 32 ? unsignedTop(32) : topNum(64)));
+      forgetDelta(s, d);
+      return;
+    }
     let n: Num = src.num;
     if (spec.op.startsWith('movsx')) n = signExtend(truncate(n, Number(spec.op.slice(5))), Number(spec.op.slice(5)));
     if (bits === 32) n = zeroExtend(truncate(n, 32), 32);
@@ -108,7 +114,12 @@ export function alu(s: State, insn: Instruction, env: Env): void {
     trackDelta(s, d, op, before, src.num, bits);
     return;
   }
-  pointerArithmetic(s, insn, dst, src, op, bits);
+  pointerArithmetic(s, insn, dst, src, op, bits, env);
+}
+
+/** Whether `r`, which holds a pointer, may be turned into a plain number (never an uninitialised one). */
+function leaksAllowed(env: Env, r: Reg): boolean {
+  return env.allowPointerLeaks === true && !has(r, T.uninit);
 }
 
 /** The result of an addition or subtraction keeps the low bits both operands know. */
@@ -158,9 +169,16 @@ function linkOffset(s: State, insn: Instruction, sign: bigint, base: Itv, reg = 
   return { eqId: id, eqOffset: base.lo };
 }
 
-function pointerArithmetic(s: State, insn: Instruction, dst: Reg, src: Reg, op: BinOp, bits: number): void {
+function pointerArithmetic(s: State, insn: Instruction, dst: Reg, src: Reg, op: BinOp, bits: number, env: Env): void {
   const d = insn.dst;
   const where = `r${d} ${op === 'add' ? '+=' : op === 'sub' ? '-=' : op} ${insn.spec.form === 'alu-imm' ? insn.imm : `r${insn.src}`}`;
+  const pointers = (has(dst, PTR) ? 1 : 0) + (has(src, PTR) ? 1 : 0);
+  if (op === 'sub' && leaksAllowed(env, dst) && leaksAllowed(env, src) && (bits === 32 ? pointers > 0 : pointers === 2 && !sameRegion(dst, src))) {
+    // The distance between two addresses, or a 32-bit difference involving one: some number.
+    setReg(s, d, numberReg(bits === 32 ? unsignedTop(32) : topNum(64)));
+    forgetDelta(s, d);
+    return;
+  }
   if (bits !== 64 || (op !== 'add' && op !== 'sub')) {
     fail('invalid-pointer-arithmetic', `${where}: only 64-bit addition and subtraction are allowed on pointers (r${d} is ${showReg(dst)}, operand ${showReg(src)})`);
   }
@@ -236,6 +254,11 @@ function pointerArithmetic(s: State, insn: Instruction, dst: Reg, src: Reg, op: 
     fail('invalid-pointer-arithmetic', `${where}: cannot subtract pointers to different regions (${showReg(dst)} and ${showReg(src)})`);
   }
   fail('invalid-pointer-arithmetic', `${where}: mixes a pointer with something that is not a number (${showReg(dst)}, ${showReg(src)})`);
+}
+
+/** Both registers point into the same kind of region, whose offsets can be related. */
+function sameRegion(a: Reg, b: Reg): boolean {
+  return [T.stack, T.packet, T.ctx].some((t) => only(a, t) && only(b, t));
 }
 
 /** Comparing or subtracting stack pointers is only meaningful within the stack. */
@@ -418,7 +441,7 @@ function validItv(x: Itv): boolean {
  * The state on one edge of a conditional jump (`taken` or not), or undefined when that edge
  * cannot be followed. Comparisons that would leak pointers are violations.
  */
-export function assume(s: State, insn: Instruction, taken: boolean): State | undefined {
+export function assume(s: State, insn: Instruction, taken: boolean, allowPointerLeaks = false): State | undefined {
   const rel: Rel = taken ? (insn.spec.op as Rel) : NEGATE[insn.spec.op as Rel];
   const bits = insn.spec.width === 32 ? 32 : 64;
   const a = requireInit(s, insn.dst);
@@ -437,9 +460,12 @@ export function assume(s: State, insn: Instruction, taken: boolean): State | und
     return s;
   }
   const eqOps: Rel[] = ['jeq', 'jne', 'jgt', 'jge', 'jlt', 'jle'];
+  const nullCheck = isImm && insn.imm === 0 && bits === 64 && eqOps.includes(insn.spec.op as Rel);
+  // Where addresses may be disclosed, comparing one with a number teaches nothing but is allowed.
+  if (allowPointerLeaks && !nullCheck && !has(a, T.uninit) && !has(b, T.uninit) && (has(a, T.number) || has(b, T.number) || isImm)) return s;
   if (isImm || only(b, T.number)) {
     // Only `ptr ==/!=/</<=/>/>= 0` (64-bit): a null check. Anything else would reveal the address.
-    if (!isImm || insn.imm !== 0 || bits !== 64 || !eqOps.includes(insn.spec.op as Rel)) {
+    if (!nullCheck) {
       fail('invalid-pointer-comparison', `${text}: a pointer may only be compared with the immediate 0 (r${insn.dst} is ${showReg(a)})`);
     }
     return nullRefine(s, insn.dst, rel);
@@ -459,6 +485,7 @@ export function assume(s: State, insn: Instruction, taken: boolean): State | und
     const maps = T.map_fd | T.map_fd_programs;
     if (only(a, maps) && only(b, maps) && (insn.spec.op === 'jeq' || insn.spec.op === 'jne')) return s;
   }
+  if (allowPointerLeaks && !has(a, T.uninit) && !has(b, T.uninit)) return s;
   return fail('invalid-pointer-comparison', `${text}: compares pointers into different regions (${showReg(a)} and ${showReg(b)})`);
 }
 
@@ -599,8 +626,10 @@ export function checkExit(s: State, env: Env): void {
   }
   if (env.rules.checkReturn === false) return;
   const r0 = requireInit(s, 0);
-  if (!only(r0, T.number)) fail('pointer-leak', `the program returns a pointer (r0 is ${showReg(r0)})`);
   const range = env.rules.returnRange;
+  // A returned address is a disclosed number; where the type constrains the value it must be a number in range.
+  if (!only(r0, T.number) && (range !== undefined || !leaksAllowed(env, r0))) fail('pointer-leak', `the program returns a pointer (r0 is ${showReg(r0)})`);
+  if (!only(r0, T.number)) return;
   if (range !== undefined && (r0.num.s.lo < range[0] || r0.num.s.hi > range[1])) {
     fail('bad-return-value', `r0 may be ${r0.num.s.lo === r0.num.s.hi ? r0.num.s.lo : `in [${r0.num.s.lo}, ${r0.num.s.hi}]`} at exit; ${env.rules.name} programs must return a value in [${range[0]}, ${range[1]}]`);
   }

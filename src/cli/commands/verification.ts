@@ -1,4 +1,4 @@
-// `ebpf show verification FILE [SECTION] [--type T] [--verbose] [--json]`: what the verifier says
+// `ebpf show verification FILE [SECTION] [--type T] [--verbose] [--allow-pointer-leaks] [--json]`: what the verifier says
 // of each program; exit status 1 when it refuses one.
 import { formatReport } from '../../verifier/index.js';
 import { rulesFor, verifyProgram } from '../../runtime/verify.js';
@@ -14,6 +14,7 @@ export interface VerificationOptions {
   abi?: string;
   verbose?: boolean;
   json?: boolean;
+  allowPointerLeaks?: boolean;
 }
 
 export function verificationCommand(file: string, section: string | undefined, options: VerificationOptions, out: (s: string) => void): number {
@@ -31,7 +32,7 @@ export function verificationCommand(file: string, section: string | undefined, o
       return { program: p, rules: undefined, report: undefined };
     }
     const start = performance.now();
-    const report = verifyProgram(spec, p, rules, { termination: true, verbose: options.verbose });
+    const report = verifyProgram(spec, p, rules, { termination: true, verbose: options.verbose, allowPointerLeaks: options.allowPointerLeaks === true });
     const ms = performance.now() - start;
     if (!report.ok) refused++;
     return { program: p, rules, report, ms };
