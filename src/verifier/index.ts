@@ -326,7 +326,13 @@ function run(program: VerifierInput, options: VerifierOptions): VerificationRepo
     if (++steps > maxSteps || (steps % 256 === 0 && Date.now() > deadline)) {
       return limit(program, steps, `the analysis did not converge within its budget (${steps} states visited)`);
     }
-    const s = cloneState(node.state);
+    // A node's state is kept only where it is needed again: at loop heads and callback entries
+    // (joins with later passes, widening, the termination proof) and for --verbose. Elsewhere
+    // the step takes it over without a copy; a path that arrives later starts the node afresh,
+    // which is sound (its successors join what it brings) and rare in reverse post-order.
+    const keep = options.verbose === true || cfg.loopHeads.has(node.pc) || callbackEntries.has(node.key);
+    const s = keep ? cloneState(node.state) : node.state;
+    if (!keep) node.state = undefined as unknown as State;
     if (termination && cfg.loopHeads.has(node.pc)) s.deltas.set(node.key, Array.from({ length: 11 }, () => itv(0n)));
     try {
       step(node, s);
@@ -389,7 +395,8 @@ function run(program: VerifierInput, options: VerifierOptions): VerificationRepo
           if (t !== undefined && assumeRelation(t, insn, edgeRelation(insn, true))) out(edge === undefined ? target : next, t);
         }
         if (edge !== 'taken') {
-          const f = assume(cloneState(s), insn, false, env.allowPointerLeaks);
+          // The last use of this step's state: no copy.
+          const f = assume(s, insn, false, env.allowPointerLeaks);
           if (f !== undefined && assumeRelation(f, insn, edgeRelation(insn, false))) out(next, f);
         }
         return;

@@ -200,6 +200,7 @@ export function joinMap(a: MapInfo | undefined, b: MapInfo | undefined): MapInfo
 
 /** Least upper bound of two registers; `w` widens the intervals instead. */
 export function joinReg(a: Reg, b: Reg, w = false): Reg {
+  if (a === b) return a;
   if (a.types === 0) return b;
   if (b.types === 0) return a;
   const comp = (t: number, key: 'ctx' | 'stack' | 'shared' | 'pkt' | 'alloc' | 'func'): Itv => {
@@ -394,12 +395,36 @@ function joinDeltas(
 
 const joinByte = (a: number, b: number): number => (a === b ? a : a === STACK_UNINIT || b === STACK_UNINIT ? STACK_UNINIT : STACK_OTHER);
 
+/** Per-byte join of two stack maps, a word at a time where they agree (most of the stack). */
+function joinBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length);
+  const wa = words(a);
+  const wb = words(b);
+  if (wa === undefined || wb === undefined) {
+    for (let i = 0; i < out.length; i++) out[i] = joinByte(a[i], b[i]);
+    return out;
+  }
+  const wo = new Uint32Array(out.buffer);
+  for (let k = 0; k < wa.length; k++) {
+    if (wa[k] === wb[k]) {
+      wo[k] = wa[k];
+      continue;
+    }
+    for (let i = k * 4; i < k * 4 + 4; i++) out[i] = joinByte(a[i], b[i]);
+  }
+  return out;
+}
+
+/** The bytes as 32-bit words, when they can be viewed so. */
+function words(x: Uint8Array): Uint32Array | undefined {
+  return x.byteOffset % 4 === 0 && x.length % 4 === 0 ? new Uint32Array(x.buffer, x.byteOffset, x.length / 4) : undefined;
+}
+
 export function joinState(a: State, b: State, w = false): State {
   // Registers linked to different packet variables on the two sides fall back to plain offsets.
   const pair = (x: Reg, y: Reg): [Reg, Reg] => (x.pktVar === y.pktVar ? [x, y] : [dropPktVar(a, x), dropPktVar(b, y)]);
   const regs = a.regs.map((r, i) => joinReg(...pair(r, b.regs[i]), w));
-  const bytes = new Uint8Array(a.bytes.length);
-  for (let i = 0; i < bytes.length; i++) bytes[i] = joinByte(a.bytes[i], b.bytes[i]);
+  const bytes = joinBytes(a.bytes, b.bytes);
   const cells = new Map<number, Cell>();
   for (const [off, c] of a.cells) {
     const d = b.cells.get(off);
@@ -450,7 +475,13 @@ export function eqState(a: State, b: State): boolean {
   if (a.pktLo !== b.pktLo || a.pktHi !== b.pktHi || a.metaLo !== b.metaLo || a.metaHi !== b.metaHi) return false;
   if (!eqZone(a.zone, b.zone)) return false;
   for (let i = 0; i < a.regs.length; i++) if (!eqReg(a.regs[i], b.regs[i])) return false;
-  for (let i = 0; i < a.bytes.length; i++) if (a.bytes[i] !== b.bytes[i]) return false;
+  const wa = words(a.bytes);
+  const wb = words(b.bytes);
+  if (wa !== undefined && wb !== undefined) {
+    for (let k = 0; k < wa.length; k++) if (wa[k] !== wb[k]) return false;
+  } else {
+    for (let i = 0; i < a.bytes.length; i++) if (a.bytes[i] !== b.bytes[i]) return false;
+  }
   if (a.cells.size !== b.cells.size) return false;
   for (const [off, c] of a.cells) {
     const d = b.cells.get(off);
