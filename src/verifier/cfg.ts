@@ -114,30 +114,38 @@ export function buildCfg(insns: readonly Instruction[], assumes: AssumeEdges, fu
   return { byPc, end, succ, loopHeads, backEdges, order, functionEntries, branchLive: branchLiveness(insns, succ) };
 }
 
-/** Registers an instruction tests (conditional jumps) and the registers it overwrites, as masks. */
-function testsAndWrites(insn: Instruction): [number, number] {
+/**
+ * The registers whose value before `insn` may flow into a value tested by a conditional jump,
+ * given those (`out`) after it: tested registers, and the operands of arithmetic that computes a
+ * value still to be tested (a flag shifted or copied before its test counts).
+ */
+function liveBefore(insn: Instruction, out: number): number {
   const bit = (r: number): number => 1 << r;
+  const d = bit(insn.dst);
   switch (insn.spec.form) {
-    case 'jmp-imm': return [bit(insn.dst), 0];
-    case 'jmp-reg': return [bit(insn.dst) | bit(insn.src), 0];
-    case 'alu-imm': case 'alu-reg': case 'neg': case 'endian': case 'ldx': case 'lddw': return [0, bit(insn.dst)];
-    case 'atomic': return [0, bit(insn.src) | bit(0)];
-    case 'call': case 'callx': case 'call-local': case 'ldabs': case 'ldind': return [0, 0x3f];
-    default: return [0, 0];
+    case 'jmp-imm': return out | d;
+    case 'jmp-reg': return out | d | bit(insn.src);
+    case 'alu-imm': case 'neg': case 'endian':
+      return insn.spec.op === 'mov' ? out & ~d : out;
+    case 'alu-reg':
+      if ((out & d) === 0) return out & ~d;
+      return insn.spec.op === 'mov' || insn.spec.op.startsWith('movsx') ? (out & ~d) | bit(insn.src) : out | bit(insn.src);
+    case 'ldx': case 'lddw': return out & ~d;
+    case 'atomic': return out & ~(bit(insn.src) | bit(0));
+    case 'call': case 'callx': case 'call-local': case 'ldabs': case 'ldind': return out & ~0x3f;
+    default: return out;
   }
 }
 
 function branchLiveness(insns: readonly Instruction[], succ: ReadonlyMap<number, readonly number[]>): Map<number, number> {
   const live = new Map<number, number>();
-  const effects = new Map(insns.map((i) => [i.pc, testsAndWrites(i)]));
   for (let changed = true; changed;) {
     changed = false;
     for (let k = insns.length - 1; k >= 0; k--) {
       const pc = insns[k].pc;
       let out = 0;
       for (const t of succ.get(pc) ?? []) out |= live.get(t) ?? 0;
-      const [tests, writes] = effects.get(pc) ?? [0, 0];
-      const value = (out & ~writes) | tests;
+      const value = liveBefore(insns[k], out);
       if (value !== (live.get(pc) ?? 0)) {
         live.set(pc, value);
         changed = true;
