@@ -115,9 +115,9 @@ export function buildCfg(insns: readonly Instruction[], assumes: AssumeEdges, fu
 }
 
 /**
- * The registers whose value before `insn` may flow into a value tested by a conditional jump,
- * given those (`out`) after it: tested registers, and the operands of arithmetic that computes a
- * value still to be tested (a flag shifted or copied before its test counts).
+ * The registers whose value before `insn` may flow into a value tested by a conditional jump or
+ * passed to a helper, given those (`out`) after it: tested registers and helper arguments, and
+ * the operands of arithmetic that computes such a value (a flag shifted before its test counts).
  */
 function liveBefore(insn: Instruction, out: number): number {
   const bit = (r: number): number => 1 << r;
@@ -132,7 +132,9 @@ function liveBefore(insn: Instruction, out: number): number {
       return insn.spec.op === 'mov' || insn.spec.op.startsWith('movsx') ? (out & ~d) | bit(insn.src) : out | bit(insn.src);
     case 'ldx': case 'lddw': return out & ~d;
     case 'atomic': return out & ~(bit(insn.src) | bit(0));
-    case 'call': case 'callx': case 'call-local': case 'ldabs': case 'ldind': return out & ~0x3f;
+    // Helper arguments count as tested: a size that differs by path must stay with its buffer.
+    case 'call': return (out & ~0x3f) | 0x3e;
+    case 'callx': case 'call-local': case 'ldabs': case 'ldind': return out & ~0x3f;
     default: return out;
   }
 }
