@@ -58,7 +58,7 @@ export function alu(s: State, insn: Instruction, env: Env): void {
     // Copies keep everything, even an uninitialised value (using it later is what fails).
     const src = s.regs[insn.src];
     setReg(s, d, src);
-    if (only(src, T.number) && d !== insn.src) linkCopies(s, d, insn.src, EQ_ID_BASE + insn.pc);
+    if (linkable(src) && d !== insn.src) linkCopies(s, d, insn.src, EQ_ID_BASE + insn.pc);
     shiftDelta(s, d, itv(0n), insn.src);
     return;
   }
@@ -320,9 +320,30 @@ const PROG_ARRAY = 3;
 /** ldx / ldxs. */
 export function load(s: State, insn: Instruction, env: Env): void {
   if (insn.dst === 10) fail('invalid-memory-access', 'r10 is read-only');
+  const base = s.regs[insn.src];
   const v = access(s, env, insn.src, insn.offset, insn.spec.width / 8, 'read', undefined, insn.spec.op === 'ldxs');
   setReg(s, insn.dst, v);
   forgetDelta(s, insn.dst);
+  // A whole spill reloaded: the register and the slot hold the same value from now on.
+  if (insn.spec.width === 64 && only(base, T.stack) && isConst(base.stack)) {
+    const at = Number(base.stack.lo) + insn.offset;
+    const cell = s.cells.get(at);
+    if (cell !== undefined && cell.reg === v && linkable(v)) {
+      let linked = v;
+      if (v.eqId === 0) {
+        const id = EQ_ID_BASE + insn.pc;
+        recycleEqId(s, id);
+        linked = { ...v, eqId: id };
+        s.cells.set(at, { width: cell.width, reg: linked });
+      }
+      setReg(s, insn.dst, linked);
+    }
+  }
+}
+
+/** Values that copy groups (eqId) may cover: numbers, and values that may be null pointers. */
+function linkable(r: Reg): boolean {
+  return !has(r, T.uninit) && (only(r, T.number) || has(r, T.shared | T.alloc_mem));
 }
 
 /** st / stx. */
@@ -507,21 +528,7 @@ function nullRefine(s: State, r: number, rel: Rel): State | undefined {
   if (isNull === null) return undefined; // ptr < 0 is never true
   if (isNull === undefined) return s;
   const nullable = has(a, T.shared | T.alloc_mem) && a.nullable;
-  let numPart: Num | undefined;
-  if (has(a, T.number)) {
-    const refined = refineNums(isNull ? 'jeq' : 'jne', a.num, constNum(0n), 64);
-    numPart = refined?.[0];
-  }
-  const apply = (x: Reg): Reg | undefined => {
-    if (isNull) {
-      if (!nullable && numPart === undefined) return undefined;
-      return numberReg(nullable ? constNum(0n) : numPart);
-    }
-    const types = numPart === undefined ? x.types & ~T.number : x.types;
-    if (types === 0) return undefined;
-    return { ...x, types, num: numPart ?? x.num, nullable: false };
-  };
-  const next = apply(a);
+  const next = nullSide(a, isNull);
   if (next === undefined) return undefined;
   s.regs[r] = next;
   // A reservation that failed holds nothing.
@@ -534,15 +541,31 @@ function nullRefine(s: State, r: number, rel: Rel): State | undefined {
   if (nullable && a.nullId !== 0 && only(a, T.shared | T.alloc_mem)) {
     for (let i = 0; i < s.regs.length; i++) {
       const x = s.regs[i];
-      if (i !== r && has(x, T.shared | T.alloc_mem) && x.nullId === a.nullId && only(x, T.shared | T.alloc_mem)) s.regs[i] = apply(x) ?? x;
+      if (i !== r && has(x, T.shared | T.alloc_mem) && x.nullId === a.nullId && only(x, T.shared | T.alloc_mem)) s.regs[i] = nullSide(x, isNull) ?? x;
     }
     for (const [off, c] of s.cells) {
       if (has(c.reg, T.shared | T.alloc_mem) && c.reg.nullId === a.nullId && only(c.reg, T.shared | T.alloc_mem)) {
-        s.cells.set(off, { width: c.width, reg: apply(c.reg) ?? c.reg });
+        s.cells.set(off, { width: c.width, reg: nullSide(c.reg, isNull) ?? c.reg });
       }
     }
   }
+  // So do registers and spills that hold the same value (a pointer or null, reloaded from the
+  // slot it was spilled to, is tested in one register and used from another).
+  if (a.eqId !== 0) mapValues(s, (x) => (x.eqId === a.eqId && x !== next ? nullSide(x, isNull) ?? x : x));
   return s;
+}
+
+/** What `x == 0` (isNull) or `x != 0` leaves of x; undefined when that cannot hold. */
+function nullSide(x: Reg, isNull: boolean): Reg | undefined {
+  const nullable = has(x, T.shared | T.alloc_mem) && x.nullable;
+  const numPart = has(x, T.number) ? refineNums(isNull ? 'jeq' : 'jne', x.num, constNum(0n), 64)?.[0] : undefined;
+  if (isNull) {
+    if (!nullable && numPart === undefined) return undefined;
+    return { ...numberReg(nullable ? constNum(0n) : numPart), eqId: x.eqId };
+  }
+  const types = numPart === undefined ? x.types & ~T.number : x.types;
+  if (types === 0) return undefined;
+  return { ...x, types, num: numPart ?? x.num, nullable: false };
 }
 
 /** Comparisons between packet pointers teach packet_size (and metadata size) bounds. */

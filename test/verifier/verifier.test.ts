@@ -362,3 +362,36 @@ test('an 8-byte load can be negative: a signed upper bound alone does not bound 
   rejects(src.replace('CHECKED', 'r6'), 'out-of-bounds-stack', 16);
   accepts(src.replace('if r0 s> 2', 'if r0 > 2').replace('CHECKED', 'r6'));
 });
+
+// A pointer or null (a lookup result joined with an explicit NULL) is spilled; one reload is
+// tested, another is used (compiled code does this under register pressure).
+const SPILLED_MAYBE_NULL = `
+  r6 = 0
+  r1 = *(u32 *)(r1 + 0)
+  if r1 == 0 goto <join>
+  r1 = map_fd 1
+  r2 = r10
+  r2 += -4
+  r3 = 0
+  *(u32 *)(r10 - 4) = r3
+  call 1
+  if r0 == 0 goto <out>
+  r6 = r0
+<join>:
+  *(u64 *)(r10 - 16) = r6
+  r2 = *(u64 *)(r10 - 16)
+  if r2 == 0 goto <out>
+  r1 = *(u64 *)(r10 - 16)
+  r0 = *(u64 *)(r1 + 0)
+<out>:
+  r0 = 2
+  exit`;
+
+test('a value that is a map pointer or null, tested through one reload of its spill, may be used through another', () => {
+  accepts(SPILLED_MAYBE_NULL);
+});
+
+test('a reload from another slot (holding null) is not covered by that test', () => {
+  const other = SPILLED_MAYBE_NULL.replace('  r1 = *(u64 *)(r10 - 16)\n', '  r1 = *(u64 *)(r10 - 24)\n').replace('  *(u64 *)(r10 - 16) = r6\n', '  *(u64 *)(r10 - 16) = r6\n  r7 = 0\n  *(u64 *)(r10 - 24) = r7\n');
+  rejects(other, 'invalid-memory-access', 18);
+});

@@ -72,8 +72,9 @@ export interface Reg {
   /** Registers with the same non-zero id hold the same possibly-null pointer. */
   readonly nullId: number;
   /**
-   * Number-only registers (and 8-byte spills) with the same non-zero id hold the same value, so
-   * what a branch learns about one holds for all (a copy is checked, the original is used).
+   * Registers (and 8-byte spills) with the same non-zero id hold the same value, so what a
+   * branch learns about one holds for all (a copy is checked, the original is used). Given to
+   * numbers and to values that may be null pointers, by copies and by reloads of a spill.
    */
   readonly eqId: number;
   /**
@@ -239,14 +240,16 @@ export function joinReg(a: Reg, b: Reg, w = false): Reg {
     sharedRO: a.sharedRO || b.sharedRO,
     allocSize: !has(a, T.alloc_mem) ? b.allocSize : !has(b, T.alloc_mem) ? a.allocSize : a.allocSize < b.allocSize ? a.allocSize : b.allocSize,
     nullable: bothShared ? a.nullable || b.nullable : has(a, shared) ? a.nullable : b.nullable,
-    eqId: a.eqId === b.eqId && only(a, T.number) && only(b, T.number) ? a.eqId : 0,
+    // On each path the registers with this id hold one value; after the join, only those that
+    // had it on both paths keep it.
+    eqId: a.eqId === b.eqId ? a.eqId : 0,
     nullId: bothShared ? (a.nullId === b.nullId ? a.nullId : 0) : has(a, shared) ? a.nullId : b.nullId,
     map: bothMap ? joinMap(a.map, b.map) : has(a, mapTypes) ? a.map : b.map,
   };
 }
 
 export function eqReg(a: Reg, b: Reg): boolean {
-  if (a.types !== b.types) return false;
+  if (a.types !== b.types || a.eqId !== b.eqId) return false;
   if (has(a, T.number) && !(eqItv(a.num.s, b.num.s) && eqItv(a.num.u, b.num.u) && a.eqId === b.eqId && a.lowBits === b.lowBits && a.lowVal === b.lowVal)) return false;
   if (has(a, T.ctx) && !eqItv(a.ctx, b.ctx)) return false;
   if (has(a, T.stack) && !(eqItv(a.stack, b.stack) && a.stackFrame === b.stackFrame)) return false;
