@@ -2,7 +2,7 @@
 
 import { type Itv, constNum, itv, normalize, sRange, topNum, uRange, showItv, unsignedTop } from './domain/interval.js';
 import {
-  type Reg, type State, NO_END, T, TOP, has, joinReg, numberReg, pointerReg, pktTotal, STACK_NUMBER, STACK_OTHER, STACK_UNINIT,
+  type Reg, type State, NO_END, T, TOP, has, roomOf, joinReg, numberReg, pointerReg, pktTotal, STACK_NUMBER, STACK_OTHER, STACK_UNINIT,
   only, showReg,
 } from './domain/state.js';
 import { fail } from './errors.js';
@@ -218,6 +218,9 @@ export function stackWrite(s: State, off: Itv, width: number, value: Reg, strong
  * Loads (`value` undefined) or stores `width` bytes at `regs[base] + offset`, checking the access
  * for every type the base may have. Returns what a load yields.
  */
+/** A region size that never limits an access (the bound was proven otherwise). */
+const BIG = 1n << 62n;
+
 export function access(
   s: State, env: MemEnv, base: number, offset: number, width: number, kind: AccessKind, value?: Reg, signed = false,
 ): Reg {
@@ -237,7 +240,12 @@ export function access(
   if (has(reg, T.ctx)) join(ctxAccess(env, add(reg.ctx), width, kind, value, signed));
   if (has(reg, T.packet)) join(packetAccess(s, { ...reg, pkt: add(reg.pkt) }, width, kind, value, signed, only(reg, T.packet) ? base : -1, o, env.allowPointerLeaks === true));
   const leaks = env.allowPointerLeaks === true;
-  if (has(reg, T.shared)) join(regionAccess(false, reg.nullable, add(reg.shared), reg.sharedSize, reg.sharedRO, width, kind, value, signed, 'map value', 'out-of-bounds-map-value', leaks));
+  if (has(reg, T.shared)) {
+    // Values of different sizes at different offsets: what is left after the pointer decides.
+    const room = roomOf(reg);
+    const viaRoom = reg.shared.lo + o >= 0n && o + BigInt(width) <= room;
+    join(regionAccess(false, reg.nullable, add(reg.shared), viaRoom ? BIG : reg.sharedSize, reg.sharedRO, width, kind, value, signed, 'map value', 'out-of-bounds-map-value', leaks));
+  }
   if (has(reg, T.alloc_mem)) join(regionAccess(reg.allocSize < 0n, reg.nullable, add(reg.alloc), reg.allocSize, false, width, kind, value, signed, 'allocated memory', 'out-of-bounds-alloc-mem', leaks));
   if (has(reg, T.stack)) {
     const off = add(reg.stack);

@@ -10,7 +10,7 @@ import {
 } from './domain/interval.js';
 import {
   type MapInfo, type Reg, type State, NO_END, POINTER_TYPES, T, UNINIT, dropPktVar, forgetDelta, has, numberReg,
-  linkCopies, mapValues, only, pktTotal, recycleEqId, withLowBits, pointerReg, refineCopies, retirePktVar, shiftDelta, showReg,
+  linkCopies, mapValues, only, pktTotal, roomOf, recycleEqId, withLowBits, pointerReg, refineCopies, retirePktVar, shiftDelta, showReg,
 } from './domain/state.js';
 import { codeAddress } from './cfg.js';
 import { fail } from './errors.js';
@@ -208,6 +208,7 @@ function pointerArithmetic(s: State, insn: Instruction, dst: Reg, src: Reg, op: 
     if (has(dst, T.number)) num = binop(op, dst.num, src.num, 64);
     setReg(s, d, {
       ...dst, num, lowBits: 0, lowVal: 0n, eqId: 0, ctx: shift(dst.ctx, by, sign), stack: shift(dst.stack, by, sign), shared: shift(dst.shared, by, sign),
+      sharedRoom: has(dst, T.shared) ? (sign === 1n ? roomOf(dst) - by.hi : roomOf(dst) + by.lo) : dst.sharedRoom,
       pkt: shift(dst.pkt, by, sign), alloc: shift(dst.alloc, by, sign),
     });
     shiftDelta(s, d, sign === 1n ? by : itv(-by.hi, -by.lo));
@@ -228,6 +229,7 @@ function pointerArithmetic(s: State, insn: Instruction, dst: Reg, src: Reg, op: 
     }
     setReg(s, d, {
       ...src, num: has(src, T.number) ? binop('add', dst.num, src.num, 64) : src.num, lowBits: 0, lowVal: 0n, eqId: 0, ctx: shift(src.ctx, by, 1n), stack: shift(src.stack, by, 1n), shared: shift(src.shared, by, 1n),
+      sharedRoom: has(src, T.shared) ? roomOf(src) - by.hi : src.sharedRoom,
       pkt: shift(src.pkt, by, 1n), alloc: shift(src.alloc, by, 1n),
     });
     forgetDelta(s, d);

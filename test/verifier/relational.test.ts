@@ -181,3 +181,49 @@ test('with allowPointerLeaks (a privileged loader) addresses become numbers, and
   // A number made from an address cannot be used as a pointer.
   rejects(`${LEAKS.replace('r0 = r1\n  exit', '')}  r0 = *(u8 *)(r4 + 0)\n  r0 = 0\n  exit`, 'invalid-memory-access', 4, LINUX_SCHED_CLS, { allowPointerLeaks: true });
 });
+
+// ---- map-value pointers into values of different sizes ------------------------------------------
+
+const SMALL = { name: 'small', type: 1, keySize: 4, valueSize: 8, maxEntries: 4, readOnly: false };
+const LARGE = { name: 'large', type: 1, keySize: 4, valueSize: 40, maxEntries: 4, readOnly: false };
+
+function runMaps(src: string): VerificationReport {
+  const asm = assembleLlvm(src);
+  const instructions = decode(encode(asm.instructions));
+  const maps = new Map(instructions.filter((i) => i.spec.form === 'lddw' && i.src === 1).map((i) => [i.pc, { kind: 'map' as const, offset: 0, map: i.imm === 1 ? SMALL : LARGE }]));
+  return verify({ instructions, maps, programType: LINUX_XDP });
+}
+
+// The 8 bytes at offset 0 of the small value, or at offset 32 of the large one.
+const TWO_SIZES = `
+  r6 = *(u32 *)(r1 + 0)
+  r2 = r10
+  r2 += -4
+  r3 = 0
+  *(u32 *)(r10 - 4) = r3
+  if r6 == 0 goto <large>
+  r1 = map_fd 1
+  call 1
+  if r0 == 0 goto <out>
+  goto <use>
+<large>:
+  r1 = map_fd 2
+  call 1
+  if r0 == 0 goto <out>
+  r0 += 32
+<use>:
+  r0 = *(u64 *)(r0 + 0)
+<out>:
+  r0 = 2
+  exit`;
+
+test('a pointer to the last 8 bytes of either of two values of different sizes may read 8 bytes', () => {
+  const report = runMaps(TWO_SIZES);
+  assert.ok(report.ok, formatReport(report));
+});
+
+test('reading 8 bytes one byte further is refused', () => {
+  const report = runMaps(TWO_SIZES.replace('r0 = *(u64 *)(r0 + 0)', 'r0 = *(u64 *)(r0 + 1)'));
+  assert.ok(!report.ok);
+  assert.equal(report.errors[0].code, 'out-of-bounds-map-value', formatReport(report));
+});

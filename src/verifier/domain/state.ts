@@ -65,6 +65,13 @@ export interface Reg {
   readonly stackFrame: bigint;
   /** Lower bound of the size of the shared region (map value). */
   readonly sharedSize: bigint;
+  /**
+   * A lower bound of (region size - offset): the bytes from the pointer to the end of its map
+   * value. Joining pointers into values of different sizes at different offsets keeps it, where
+   * the smallest size and the largest offset alone would not fit. NO_ROOM: only what sharedSize
+   * and the offset say (see roomOf).
+   */
+  readonly sharedRoom: bigint;
   readonly sharedRO: boolean;
   readonly allocSize: bigint;
   /** The shared/alloc_mem pointer may be null. */
@@ -88,9 +95,17 @@ export interface Reg {
 
 const OFF_TOP = itv(S64_MIN, S64_MAX);
 
+export const NO_ROOM = -(1n << 64n);
+
+/** The bytes a map-value pointer is proven to have before the end of its value (may be negative). */
+export function roomOf(r: Reg): bigint {
+  const direct = r.sharedSize - r.shared.hi;
+  return r.sharedRoom > direct ? r.sharedRoom : direct;
+}
+
 const BASE: Reg = {
   types: 0, num: topNum(64), ctx: itv(0n), stack: itv(0n), shared: itv(0n), pkt: itv(0n), alloc: itv(0n),
-  func: itv(0n), pktBase: 'data', pktVar: 0, stackFrame: -1n, sharedSize: 0n, sharedRO: false, allocSize: 0n, nullable: false, nullId: 0, eqId: 0,
+  func: itv(0n), pktBase: 'data', pktVar: 0, stackFrame: -1n, sharedSize: 0n, sharedRoom: NO_ROOM, sharedRO: false, allocSize: 0n, nullable: false, nullId: 0, eqId: 0,
   lowBits: 0, lowVal: 0n,
 };
 
@@ -237,6 +252,7 @@ export function joinReg(a: Reg, b: Reg, w = false): Reg {
     pktVar: !has(a, T.packet) ? b.pktVar : !has(b, T.packet) ? a.pktVar : a.pktVar === b.pktVar ? a.pktVar : 0,
     pktBase: !has(a, T.packet) ? b.pktBase : !has(b, T.packet) ? a.pktBase : a.pktBase === b.pktBase ? a.pktBase : 'mixed',
     sharedSize: !has(a, T.shared) ? b.sharedSize : !has(b, T.shared) ? a.sharedSize : a.sharedSize < b.sharedSize ? a.sharedSize : b.sharedSize,
+    sharedRoom: !has(a, T.shared) ? b.sharedRoom : !has(b, T.shared) ? a.sharedRoom : minRoom(roomOf(a), roomOf(b), w),
     sharedRO: a.sharedRO || b.sharedRO,
     allocSize: !has(a, T.alloc_mem) ? b.allocSize : !has(b, T.alloc_mem) ? a.allocSize : a.allocSize < b.allocSize ? a.allocSize : b.allocSize,
     nullable: bothShared ? a.nullable || b.nullable : has(a, shared) ? a.nullable : b.nullable,
@@ -248,12 +264,17 @@ export function joinReg(a: Reg, b: Reg, w = false): Reg {
   };
 }
 
+function minRoom(a: bigint, b: bigint, w: boolean): bigint {
+  if (w && b < a) return NO_ROOM;
+  return a < b ? a : b;
+}
+
 export function eqReg(a: Reg, b: Reg): boolean {
   if (a.types !== b.types || a.eqId !== b.eqId) return false;
   if (has(a, T.number) && !(eqItv(a.num.s, b.num.s) && eqItv(a.num.u, b.num.u) && a.eqId === b.eqId && a.lowBits === b.lowBits && a.lowVal === b.lowVal)) return false;
   if (has(a, T.ctx) && !eqItv(a.ctx, b.ctx)) return false;
   if (has(a, T.stack) && !(eqItv(a.stack, b.stack) && a.stackFrame === b.stackFrame)) return false;
-  if (has(a, T.shared) && !(eqItv(a.shared, b.shared) && a.sharedSize === b.sharedSize && a.sharedRO === b.sharedRO)) return false;
+  if (has(a, T.shared) && !(eqItv(a.shared, b.shared) && a.sharedSize === b.sharedSize && a.sharedRoom === b.sharedRoom && a.sharedRO === b.sharedRO)) return false;
   if (has(a, T.packet) && !(eqItv(a.pkt, b.pkt) && a.pktBase === b.pktBase && a.pktVar === b.pktVar)) return false;
   if (has(a, T.alloc_mem) && !(eqItv(a.alloc, b.alloc) && a.allocSize === b.allocSize)) return false;
   if (has(a, T.func) && !eqItv(a.func, b.func)) return false;
