@@ -19,6 +19,7 @@ import type { HelperDef } from './types.js';
 export * from './types.js';
 export * from './linux.js';
 export * from './efw.js';
+export * from './builtins.js';
 
 /** Which ABI an object was built for. */
 export type AbiFlavour = 'linux' | 'efw';

@@ -1,6 +1,6 @@
 // A program's disassembly as people read it: C source lines (from BTF line info) above the
 // instructions they produced, maps and helpers by name, subprograms labelled.
-import { EFW_HELPERS, EFW_SOCK_ADDR_HELPERS, EFW_XDP_HELPERS, LINUX_HELPERS, type HelperDef } from '../abi/index.js';
+import { BUILTIN_HELPERS, EFW_HELPERS, EFW_SOCK_ADDR_HELPERS, EFW_XDP_HELPERS, LINUX_HELPERS, type HelperDef } from '../abi/index.js';
 import type { ProgramSpec, ObjectSpec } from '../elf/index.js';
 import { disassemble, formatInstruction, type Syntax } from '../isa/index.js';
 
@@ -8,7 +8,8 @@ function helperNames(spec: ObjectSpec, program: ProgramSpec): (id: number) => st
   const list: HelperDef[] = spec.abi === 'efw'
     ? [...EFW_HELPERS, ...(program.type === 'xdp' ? EFW_XDP_HELPERS : program.type === 'cgroup_sock_addr' ? EFW_SOCK_ADDR_HELPERS : [])]
     : [...LINUX_HELPERS];
-  const byId = new Map(list.map((h) => [h.id, `bpf_${h.name}`]));
+  // Built-in C functions (memset…) keep their C names.
+  const byId = new Map([...list.map((h): [number, string] => [h.id, `bpf_${h.name}`]), ...BUILTIN_HELPERS.map((h): [number, string] => [h.id, h.name])]);
   return (id) => byId.get(id);
 }
 

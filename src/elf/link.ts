@@ -3,9 +3,10 @@
 // re-aimed at their new places. Map and global-data references are recorded, not resolved: the
 // runtime fills them in when maps exist.
 import { CallSrc, DecodeError, INSN_SIZE, LddwSrc, Opcode, decode, type Instruction } from '../isa/index.js';
+import { builtinByName } from '../abi/index.js';
 import type { LineInfo } from '../btf/index.js';
 import { ObjectError } from './errors.js';
-import { SectionFlag, SymbolType, type ElfFile, type ElfSection, type ElfSymbol } from './reader.js';
+import { EM_NONE, SectionFlag, SymbolType, type ElfFile, type ElfSection, type ElfSymbol } from './reader.js';
 import { RelocationType, type Relocation } from './relocations.js';
 import type { ProgramReference } from './spec.js';
 
@@ -112,6 +113,15 @@ export function linkProgram(
         let targetSection = fn.section;
         let targetIndex = i + imm + 1;
         if (reloc !== undefined) {
+          const callRelocation = reloc.type === RelocationType.BPF_64_32 || elf.machine === EM_NONE;
+          const builtin = reloc.symbol.sectionIndex === 0 && callRelocation ? builtinByName(reloc.symbol.name) : undefined;
+          if (builtin !== undefined) {
+            // memset, memcpy… clang did not inline: a call of the built-in function of that name.
+            slot[1] &= 0x0f;
+            view.setInt32(4, builtin.id, true);
+            slots.push(slot);
+            continue;
+          }
           if (reloc.symbol.sectionIndex === 0) {
             throw new ObjectError(`${where}: call to the kernel function ${reloc.symbol.name} (kfunc) is not supported`, true);
           }
@@ -127,7 +137,8 @@ export function linkProgram(
       } else if (opcode === Opcode.CALL && reloc !== undefined) {
         throw new ObjectError(`${where}: call to the kernel function ${reloc.symbol.name} (kfunc) is not supported`, true);
       } else if (opcode === Opcode.LDDW && reloc !== undefined) {
-        if (reloc.type !== RelocationType.BPF_64_64 && reloc.type !== RelocationType.BPF_64_ABS64) {
+        // EM_NONE objects (old LLVM) have no relocation types of their own: the lddw says what it is.
+        if (reloc.type !== RelocationType.BPF_64_64 && reloc.type !== RelocationType.BPF_64_ABS64 && elf.machine !== EM_NONE) {
           throw new ObjectError(`${where}: unexpected relocation type ${reloc.type} on lddw`);
         }
         const symbol = reloc.symbol;

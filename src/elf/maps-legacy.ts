@@ -6,6 +6,10 @@
 //   iproute2 `struct bpf_elf_map` (tc, Cilium) 36 bytes: flags, id, pinning, inner_id, inner_idx
 //   ebpf-for-windows                           32 bytes: inner_map_idx, pinning, id, inner_id
 //                                                        (and its own map type numbers)
+// A definition's size is its symbol's size. Old toolchains wrote map symbols without a size; then
+// the section is split evenly among its symbols, as libbpf did. Bytes no symbol covers (the
+// definitions of weak maps a linker dropped in favour of another object's) name no map and are
+// not read.
 import { efwMapTypeToLinux } from '../abi/index.js';
 import { ObjectError } from './errors.js';
 import type { ElfFile, ElfSection } from './reader.js';
@@ -34,11 +38,16 @@ function mapSymbols(elf: ElfFile, section: ElfSection) {
     .sort((a, b) => a.value - b.value);
 }
 
-/** Size of one definition: the section split evenly among its symbols, as libbpf does. */
+/**
+ * Size of one definition: the size of the map symbols when they all have the same non-zero size,
+ * else the section split evenly among its symbols (as libbpf did).
+ */
 export function legacyDefinitionSize(elf: ElfFile, section: ElfSection): number | undefined {
   const symbols = mapSymbols(elf, section);
   if (symbols.length === 0) return undefined;
-  return section.size / symbols.length;
+  const sizes = new Set(symbols.map((s) => s.size));
+  const [only] = sizes;
+  return sizes.size === 1 && only > 0 ? only : section.size / symbols.length;
 }
 
 /** Every legacy map of the object: `maps` and all `maps/NAME` sections, in section order. */
@@ -60,14 +69,23 @@ export function legacyMaps(elf: ElfFile, sections: readonly ElfSection[], abi: A
 function rawDefinitions(elf: ElfFile, section: ElfSection, abi: Abi): (Raw & { section: ElfSection; offset: number })[] {
   const symbols = mapSymbols(elf, section);
   if (symbols.length === 0) return [];
-  const size = section.size / symbols.length;
-  if (!Number.isInteger(size) || size < LINUX_MAP_DEF_SIZE) {
+  const split = section.size / symbols.length;
+  const sized = symbols.every((s) => s.size > 0);
+  if (!sized && (!Number.isInteger(split) || split < LINUX_MAP_DEF_SIZE)) {
     throw new ObjectError(`legacy map section ${section.name}: ${section.size} bytes for ${symbols.length} maps is not a whole number of map definitions of at least ${LINUX_MAP_DEF_SIZE} bytes`);
   }
   const view = new DataView(section.data.buffer, section.data.byteOffset, section.data.byteLength);
-  return symbols.map((symbol) => ({ ...rawDefinition(symbol), section, offset: symbol.value }));
+  symbols.forEach((symbol, i) => {
+    const next = symbols[i + 1];
+    const size = sized ? symbol.size : split;
+    if (size < LINUX_MAP_DEF_SIZE) throw new ObjectError(`legacy map ${symbol.name}: its definition is ${size} bytes, less than the ${LINUX_MAP_DEF_SIZE} of the smallest layout`);
+    if (next !== undefined && symbol.value + size > next.value) {
+      throw new ObjectError(`legacy map ${symbol.name} (${size} bytes at offset ${symbol.value}) overlaps map ${next.name} at offset ${next.value}`);
+    }
+  });
+  return symbols.map((symbol) => ({ ...rawDefinition(symbol, sized ? symbol.size : split), section, offset: symbol.value }));
 
-  function rawDefinition(symbol: (typeof symbols)[number]): Raw {
+  function rawDefinition(symbol: (typeof symbols)[number], size: number): Raw {
     if (symbol.value % 4 !== 0 || symbol.value + size > section.data.length) {
       throw new ObjectError(`legacy map ${symbol.name} at offset ${symbol.value} lies outside ${section.name} or is misaligned`);
     }

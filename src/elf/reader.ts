@@ -1,8 +1,11 @@
 // A pure, bounds-checked reader for 64-bit little-endian ELF relocatable objects (EM_BPF).
 // Every offset and size read from the file is checked before use: hostile input gets an
 // ElfError naming what is wrong, never a RangeError from a typed array.
+import { DecodeError, decode } from '../isa/index.js';
 
 export const EM_BPF = 247;
+/** No machine: what LLVM wrote in BPF objects before EM_BPF was assigned (2016). */
+export const EM_NONE = 0;
 export const ET_REL = 1;
 
 export const enum SectionType {
@@ -100,7 +103,9 @@ export function readElf(bytes: Uint8Array): ElfFile {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const type = view.getUint16(16, true);
   const machine = view.getUint16(18, true);
-  if (machine !== EM_BPF) throw new ElfError(`not an eBPF object: e_machine is ${machine}, expected ${EM_BPF} (EM_BPF)`);
+  if (machine !== EM_BPF && !(machine === EM_NONE && type === ET_REL)) {
+    throw new ElfError(`not an eBPF object: e_machine is ${machine}, expected ${EM_BPF} (EM_BPF)`);
+  }
   const shoff = u64(view, 40, 'section header offset');
   const shentsize = view.getUint16(58, true);
   let shnum = view.getUint16(60, true);
@@ -175,5 +180,24 @@ export function readElf(bytes: Uint8Array): ElfFile {
       });
     }
   }
+  if (machine === EM_NONE) checkEbpfCode(sections);
   return { type, machine, sections, symbols };
+}
+
+/**
+ * An EM_NONE relocatable object is taken for an eBPF one (old LLVM wrote EM_NONE for BPF) only
+ * when it has code and all of it decodes as eBPF instructions.
+ */
+function checkEbpfCode(sections: readonly ElfSection[]): void {
+  const code = sections.filter((s) => (s.flags & SectionFlag.EXECINSTR) !== 0 && s.data.length > 0);
+  const what = `not an eBPF object: e_machine is ${EM_NONE} (EM_NONE, which old LLVM wrote for BPF)`;
+  if (code.length === 0) throw new ElfError(`${what} and it has no code to check`);
+  for (const s of code) {
+    try {
+      decode(s.data);
+    } catch (e) {
+      if (e instanceof DecodeError) throw new ElfError(`${what} and section ${s.name} does not decode as eBPF: ${e.message}`);
+      throw e;
+    }
+  }
 }

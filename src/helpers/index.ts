@@ -1,7 +1,8 @@
 // Helper registries per ABI: the same implementations under Linux's ids or ebpf-for-windows' ids.
-import { EFW_HELPERS, EFW_SOCK_ADDR_HELPERS, EFW_XDP_HELPERS, LINUX_HELPERS, type HelperDef } from '../abi/index.js';
+import { BUILTIN_HELPERS, EFW_HELPERS, EFW_SOCK_ADDR_HELPERS, EFW_XDP_HELPERS, LINUX_HELPERS, type HelperDef } from '../abi/index.js';
 import type { Abi } from '../elf/spec.js';
 import { HelperRegistry } from '../vm/helpers.js';
+import { BUILTIN_IMPLEMENTATIONS } from './builtin-helpers.js';
 import { EFW_ONLY_HELPERS } from './efw-helpers.js';
 import { EVENT_HELPERS } from './event-helpers.js';
 import type { HelperHost } from './host.js';
@@ -40,6 +41,11 @@ export function buildHelperRegistry(host: HelperHost, abi: Abi, programType: str
     const impl = byName.get(name);
     if (impl === undefined) continue;
     registry.register({ id, name, prototype: impl.prototype, call: impl.make(host), kind: impl.kind });
+  }
+  // memset, memcpy… under ebpf-ts's own ids, the same in both ABIs (src/abi/builtins.ts).
+  for (const { id, name } of BUILTIN_HELPERS) {
+    const impl = BUILTIN_IMPLEMENTATIONS.find((b) => b.name === name);
+    if (impl !== undefined) registry.register({ id, name, prototype: impl.prototype, call: impl.make(host) });
   }
   return registry;
 }

@@ -7,11 +7,12 @@
 // programs can be verified: the verifier keeps every access within the described size, and test
 // runs allocate at least that much context, so a verified program never reads outside its memory.
 import {
-  EFW_BIND_MD, EFW_BPF_SOCK_ADDR, EFW_BPF_SOCK_OPS, EFW_HELPERS, EFW_SAMPLE_CONTEXT, EFW_SOCK_ADDR_HELPERS,
+  BUILTIN_HELPERS, EFW_BIND_MD, EFW_BPF_SOCK_ADDR, EFW_BPF_SOCK_OPS, EFW_HELPERS, EFW_SAMPLE_CONTEXT, EFW_SOCK_ADDR_HELPERS,
   EFW_XDP_HELPERS, EFW_XDP_MD, LINUX_BPF_SOCK_ADDR, LINUX_HELPER_IDS, LINUX_XDP_MD, efwHelperToLinux,
   type ContextLayout,
 } from '../abi/index.js';
 import type { Abi } from '../elf/spec.js';
+import { extendedRule, type ExtendedHelperRule } from '../verifier/helpers.js';
 import {
   LINUX_SCHED_CLS, LINUX_SOCKET_FILTER, PORTABLE_HELPERS, SKB_HELPERS, XDP_HELPERS,
   type ContextField, type HelperRule, type ProgramTypeRules,
@@ -33,21 +34,28 @@ function scalars(size: number): Context {
   return { size, fields: [{ offset: 0, size, kind: 'scalar', readOnly: true }] };
 }
 
-const rule = (name: string, args: HelperRule['args'], ret: HelperRule['ret'] = 'integer'): [number, HelperRule] => {
+const rule = (name: string, args: ExtendedHelperRule['args'], ret: HelperRule['ret'] = 'integer', changesPacket = false): [number, HelperRule] => {
   const id = LINUX_HELPER_IDS[name];
   if (id === undefined) throw new Error(`no Linux helper ${name}`);
-  return [id, { name, args, ret }];
+  return [id, extendedRule({ name, args, ret, ...(changesPacket ? { changesPacket } : {}) })];
 };
+
+/**
+ * bpf_probe_read and its variants: (dst, size, unsafe_ptr). unsafe_ptr is ARG_ANYTHING in Linux:
+ * any value, a pointer of any kind included; the helper reads from it with fault handling and
+ * only the bytes read reach the program.
+ */
+const probeRead = (name: string): [number, HelperRule] => rule(name, ['ptr_to_uninit_mem', 'const_size_or_zero', 'anything_or_pointer']);
 
 /** Helpers of tracing programs (kprobe, tracepoint, raw_tracepoint, perf_event). */
 const TRACING_HELPERS: ReadonlyMap<number, HelperRule> = new Map<number, HelperRule>([
   ...PORTABLE_HELPERS,
-  rule('probe_read', ['ptr_to_uninit_mem', 'const_size_or_zero', 'anything']),
-  rule('probe_read_str', ['ptr_to_uninit_mem', 'const_size_or_zero', 'anything']),
-  rule('probe_read_user', ['ptr_to_uninit_mem', 'const_size_or_zero', 'anything']),
-  rule('probe_read_kernel', ['ptr_to_uninit_mem', 'const_size_or_zero', 'anything']),
-  rule('probe_read_user_str', ['ptr_to_uninit_mem', 'const_size_or_zero', 'anything']),
-  rule('probe_read_kernel_str', ['ptr_to_uninit_mem', 'const_size_or_zero', 'anything']),
+  probeRead('probe_read'),
+  probeRead('probe_read_str'),
+  probeRead('probe_read_user'),
+  probeRead('probe_read_kernel'),
+  probeRead('probe_read_user_str'),
+  probeRead('probe_read_kernel_str'),
   rule('get_current_uid_gid', []),
   rule('get_current_comm', ['ptr_to_uninit_mem', 'const_size']),
   rule('get_current_task', []),
@@ -72,7 +80,8 @@ const TRACING_HELPERS: ReadonlyMap<number, HelperRule> = new Map<number, HelperR
 /** Helpers of socket-address, socket and sock_ops programs. */
 const SOCKET_HELPERS: ReadonlyMap<number, HelperRule> = new Map<number, HelperRule>([
   ...PORTABLE_HELPERS,
-  rule('get_netns_cookie', ['ptr_to_ctx']),
+  // ARG_PTR_TO_CTX_OR_NULL: with NULL it gives the cookie of the initial network namespace.
+  rule('get_netns_cookie', ['ptr_to_ctx_or_null']),
   rule('setsockopt', ['ptr_to_ctx', 'anything', 'anything', 'ptr_to_mem', 'const_size']),
   rule('getsockopt', ['ptr_to_ctx', 'anything', 'anything', 'ptr_to_uninit_mem', 'const_size']),
   rule('sock_ops_cb_flags_set', ['ptr_to_ctx', 'anything']),
@@ -95,8 +104,38 @@ const TC_HELPERS: ReadonlyMap<number, HelperRule> = new Map<number, HelperRule>(
   rule('get_current_comm', ['ptr_to_uninit_mem', 'const_size']),
   [LINUX_HELPER_IDS.skb_vlan_push, { name: 'skb_vlan_push', args: ['ptr_to_ctx', 'anything', 'anything'], ret: 'integer', changesPacket: true }],
   [LINUX_HELPER_IDS.skb_change_type, { name: 'skb_change_type', args: ['ptr_to_ctx', 'anything'], ret: 'integer' }],
-  rule('get_netns_cookie', ['ptr_to_ctx']),
+  rule('get_netns_cookie', ['ptr_to_ctx_or_null']),
 ]);
+
+/** Helpers Linux gives tc classifiers and actions only (tc_cls_act_func_proto), beyond TC_HELPERS. */
+const TC_CLS_ACT_HELPERS: ReadonlyMap<number, HelperRule> = new Map<number, HelperRule>([
+  ...TC_HELPERS,
+  rule('skb_vlan_pop', ['ptr_to_ctx'], 'integer', true),
+  rule('skb_get_tunnel_opt', ['ptr_to_ctx', 'ptr_to_uninit_mem', 'const_size']),
+  rule('skb_set_tunnel_opt', ['ptr_to_ctx', 'ptr_to_mem', 'const_size']),
+  rule('set_hash_invalid', ['ptr_to_ctx'], 'void'),
+]);
+
+/**
+ * The built-in C memory functions (src/abi/builtins.ts), available to every program type of both
+ * ABIs. Their size is r3, for both buffers: memset writes n bytes at r1 (r2 is the fill byte, a
+ * number); memcpy and memmove read n bytes at r2 and write n at r1; memcmp reads n at r1 and r2.
+ * The first three return their r1 in C, which nothing compiled uses: here r0 is left unusable.
+ */
+const BUILTIN_ARGS: Readonly<Record<string, { args: HelperRule['args']; ret: HelperRule['ret'] }>> = {
+  memset: { args: ['ptr_to_uninit_mem', 'anything', 'const_size_or_zero'], ret: 'void' },
+  memcpy: { args: ['ptr_to_uninit_mem', 'ptr_to_mem', 'const_size_or_zero'], ret: 'void' },
+  memmove: { args: ['ptr_to_uninit_mem', 'ptr_to_mem', 'const_size_or_zero'], ret: 'void' },
+  memcmp: { args: ['ptr_to_mem', 'ptr_to_mem', 'const_size_or_zero'], ret: 'integer' },
+};
+
+const BUILTIN_RULES: readonly [number, HelperRule][] = BUILTIN_HELPERS.map((b) => {
+  const proto = BUILTIN_ARGS[b.name];
+  if (proto === undefined) throw new Error(`no verifier prototype for the built-in ${b.name}`);
+  return [b.id, extendedRule({ name: b.name, ...proto, sizeRegister: 3 })];
+});
+
+const withBuiltins = (helpers: ReadonlyMap<number, HelperRule>): ReadonlyMap<number, HelperRule> => new Map([...helpers, ...BUILTIN_RULES]);
 
 const skbContext = LINUX_SOCKET_FILTER.context;
 const X86_64_PT_REGS = 21 * 8;
@@ -104,7 +143,7 @@ const X86_64_PT_REGS = 21 * 8;
 const linux = (name: string, context: Context, helpers: ReadonlyMap<number, HelperRule>, returnRange?: readonly [bigint, bigint]): ProgramTypeRules => ({
   name: `linux-${name}`,
   context,
-  helpers,
+  helpers: withBuiltins(helpers),
   returnRange,
   checkReturn: true,
 });
@@ -114,8 +153,8 @@ const LINUX_RULES: Readonly<Record<string, ProgramTypeRules>> = {
   // Linux does not check XDP return values (an unknown one acts as XDP_ABORTED).
   xdp: linux('xdp', contextOf(LINUX_XDP_MD), new Map([...XDP_HELPERS, rule('fib_lookup', ['ptr_to_ctx', 'ptr_to_mem', 'const_size', 'anything'])])),
   socket_filter: linux('socket_filter', skbContext, TC_HELPERS),
-  sched_cls: linux('sched_cls', LINUX_SCHED_CLS.context, TC_HELPERS),
-  sched_act: linux('sched_act', LINUX_SCHED_CLS.context, TC_HELPERS),
+  sched_cls: linux('sched_cls', LINUX_SCHED_CLS.context, TC_CLS_ACT_HELPERS),
+  sched_act: linux('sched_act', LINUX_SCHED_CLS.context, TC_CLS_ACT_HELPERS),
   cgroup_skb: linux('cgroup_skb', skbContext, SKB_HELPERS, [0n, 1n]),
   sk_skb: linux('sk_skb', skbContext, new Map([...TC_HELPERS, rule('sk_redirect_map', ['ptr_to_ctx', 'const_map_ptr', 'anything', 'anything'])])),
   lwt_in: linux('lwt_in', skbContext, SKB_HELPERS),
@@ -170,7 +209,7 @@ function efwHelpers(ownHelpers: readonly { id: number; name: string }[], program
 const efw = (name: string, context: Context, helpers: ReadonlyMap<number, HelperRule>, returnRange?: readonly [bigint, bigint]): ProgramTypeRules => ({
   name: `efw-${name}`,
   context,
-  helpers,
+  helpers: withBuiltins(helpers),
   returnRange,
   checkReturn: true,
 });

@@ -15,9 +15,14 @@ const MAP_OF_MAPS = new Set([12, 13]);
 
 /** Checks that `size` bytes at the pointer in register r may be read (initialised) or written. */
 function checkRegion(s: State, env: Env, r: number, size: Itv, mode: 'read' | 'write', helper: string, allowNull: boolean): void {
-  const reg = requireInit(s, r);
+  let reg = requireInit(s, r);
   const where = `${helper}: argument r${r}`;
-  if (allowNull && only(reg, T.number) && isConst(reg.num.u) && reg.num.u.lo === 0n) return;
+  // A nullable argument may be 0 on some paths: every other possibility must be valid memory.
+  const mayBeNull = allowNull && has(reg, T.number) && isConst(reg.num.u) && reg.num.u.lo === 0n;
+  if (mayBeNull) {
+    if (only(reg, T.number)) return;
+    reg = { ...reg, types: reg.types & ~T.number };
+  }
   if (has(reg, T.number | T.map_fd | T.map_fd_programs | T.func | T.ctx)) {
     fail('bad-helper-argument', `${where} must point to stack, packet or map-value memory (it is ${showReg(reg)})`);
   }
@@ -37,7 +42,7 @@ function checkRegion(s: State, env: Env, r: number, size: Itv, mode: 'read' | 'w
       const a = Number(lo);
       const b = Number(hi);
       for (const [at, cell] of s.cells) if (at < b && at + cell.width > a) s.cells.delete(at);
-      if (isConst(reg.stack) && only(reg, T.stack)) s.bytes.fill(STACK_NUMBER, a, b);
+      if (isConst(reg.stack) && only(reg, T.stack) && !mayBeNull) s.bytes.fill(STACK_NUMBER, a, b);
     }
   }
   if (has(reg, T.packet)) {
@@ -47,7 +52,7 @@ function checkRegion(s: State, env: Env, r: number, size: Itv, mode: 'read' | 'w
     if (!ok) fail('out-of-bounds-packet', `${where}: ${n} bytes at packet offset ${showItv(total)} are not proven to be within the packet (proven size ${s.pktLo})`);
   }
   if (has(reg, T.shared)) {
-    if (reg.nullable) fail('null-dereference', `${where} may be null`);
+    if (reg.nullable && !allowNull) fail('null-dereference', `${where} may be null`);
     if (reg.shared.lo < 0n || reg.shared.hi + n > reg.sharedSize) {
       fail('out-of-bounds-map-value', `${where}: ${n} bytes at map-value offset ${showItv(reg.shared)} exceed the value size ${reg.sharedSize}`);
     }
@@ -55,7 +60,7 @@ function checkRegion(s: State, env: Env, r: number, size: Itv, mode: 'read' | 'w
   }
   if (has(reg, T.alloc_mem)) {
     if (reg.allocSize < 0n) fail('invalid-memory-access', `${where}: the record may already have been submitted or discarded`);
-    if (reg.nullable) fail('null-dereference', `${where} may be null`);
+    if (reg.nullable && !allowNull) fail('null-dereference', `${where} may be null`);
     if (reg.alloc.lo < 0n || reg.alloc.hi + n > reg.allocSize) {
       fail('out-of-bounds-alloc-mem', `${where}: ${n} bytes at offset ${showItv(reg.alloc)} exceed the allocation size ${reg.allocSize}`);
     }
@@ -79,6 +84,29 @@ function mapArg(s: State, r: number, helper: string, programs: boolean): MapInfo
   return reg.map;
 }
 
+/**
+ * Argument kinds beyond ArgKind (program-type.ts), for the prototypes that need them:
+ * - `anything_or_pointer`: any initialised value, a pointer included. The helper only uses it as
+ *   an address it reads with fault handling and never publishes the value (ARG_ANYTHING of
+ *   probe_read's unsafe_ptr).
+ * - `ptr_to_ctx_or_null`: the context pointer itself or the number 0 (ARG_PTR_TO_CTX_OR_NULL).
+ */
+export type ExtraArgKind = 'anything_or_pointer' | 'ptr_to_ctx_or_null';
+
+/**
+ * A HelperRule that may use the extra argument kinds, and whose memory arguments may all take
+ * their size from one register instead of the argument after each pointer (the built-in
+ * memset/memcpy/memmove/memcmp take theirs in r3).
+ */
+export interface ExtendedHelperRule extends Omit<HelperRule, 'args'> {
+  readonly args: readonly (ArgKind | ExtraArgKind)[];
+  /** The register (1-5) holding the size of every memory argument. */
+  readonly sizeRegister?: number;
+}
+
+/** An extended rule where a HelperRule is expected (callHelper reads the extensions). */
+export const extendedRule = (rule: ExtendedHelperRule): HelperRule => rule as HelperRule;
+
 /** Held-reference id of a bpf_spin_lock (reservations use positive ids). */
 export const LOCK_REF = -1;
 
@@ -93,7 +121,7 @@ export interface CallbackRun {
  * the helper runs (zero or more times), if it takes one.
  */
 export function callHelper(s: State, env: Env, id: number, pc: number): CallbackRun | undefined {
-  const rule: HelperRule | undefined = env.rules.helpers.get(id);
+  const rule = env.rules.helpers.get(id) as ExtendedHelperRule | undefined;
   if (rule === undefined) fail('unknown-helper', `helper ${id} is not available to ${env.rules.name} programs`);
   if (rule.name === 'tail_call' && s.refs.size > 0 && env.rules.checkReleased !== false) fail('pointer-leak', 'tail_call: a reserved ring-buffer record may still be held; submit or discard it first');
   if (s.refs.has(LOCK_REF) && rule.name !== 'spin_unlock') fail('spin-lock', `${rule.name}: no helper other than bpf_spin_unlock may be called while a bpf_spin_lock is held`);
@@ -101,7 +129,11 @@ export function callHelper(s: State, env: Env, id: number, pc: number): Callback
   let allocSize = 0n;
   let callbackTarget: number | undefined;
   const before = s.regs.slice(0, 6);
-  const kinds: readonly ArgKind[] = rule.args;
+  const kinds = rule.args;
+  const sizeRegister = rule.sizeRegister;
+  // Buffers the helper writes are checked after every argument it reads, so a write cannot make
+  // a region it also reads (memmove's overlapping source, say) look initialised.
+  const writes: { r: number; size: Itv; allowNull: boolean }[] = [];
   for (let i = 0; i < kinds.length; i++) {
     const r = i + 1;
     const kind = kinds[i];
@@ -113,6 +145,9 @@ export function callHelper(s: State, env: Env, id: number, pc: number): Callback
         if (has(reg, POINTER_TYPES | T.func | T.map_fd | T.map_fd_programs)) fail('pointer-leak', `${name}: r${r} would pass a pointer where a plain value is expected (${showReg(reg)})`);
         break;
       }
+      case 'anything_or_pointer':
+        requireInit(s, r);
+        break;
       case 'unused_or_value': {
         const reg = s.regs[r];
         if (has(reg, POINTER_TYPES | T.func | T.map_fd | T.map_fd_programs)) fail('pointer-leak', `${name}: r${r} would pass a pointer where a plain value is expected (${showReg(reg)})`);
@@ -133,7 +168,8 @@ export function callHelper(s: State, env: Env, id: number, pc: number): Callback
       case 'ptr_to_uninit_map_value': {
         if (map === undefined) fail('bad-helper-argument', `${name}: no map argument precedes r${r}`);
         const n = BigInt(kind === 'ptr_to_map_key' ? map.keySize : map.valueSize);
-        checkRegion(s, env, r, itv(n), kind === 'ptr_to_uninit_map_value' ? 'write' : 'read', name, false);
+        if (kind === 'ptr_to_uninit_map_value') writes.push({ r, size: itv(n), allowNull: false });
+        else checkRegion(s, env, r, itv(n), 'read', name, false);
         break;
       }
       case 'ptr_to_const_str': {
@@ -147,9 +183,12 @@ export function callHelper(s: State, env: Env, id: number, pc: number): Callback
       case 'ptr_to_mem':
       case 'ptr_to_mem_or_null':
       case 'ptr_to_uninit_mem': {
+        const sizeAt = sizeRegister ?? r + 1;
+        const sizeKind = sizeRegister === undefined ? next : kinds[sizeRegister - 1];
         let size = itv(1n);
-        if (next === 'const_size' || next === 'const_size_or_zero') size = sizeArg(s, r + 1, name, next === 'const_size_or_zero');
-        checkRegion(s, env, r, size, kind === 'ptr_to_uninit_mem' ? 'write' : 'read', name, kind === 'ptr_to_mem_or_null');
+        if (sizeKind === 'const_size' || sizeKind === 'const_size_or_zero') size = sizeArg(s, sizeAt, name, sizeKind === 'const_size_or_zero');
+        if (kind === 'ptr_to_uninit_mem') writes.push({ r, size, allowNull: false });
+        else checkRegion(s, env, r, size, 'read', name, kind === 'ptr_to_mem_or_null');
         break;
       }
       case 'const_size':
@@ -162,9 +201,14 @@ export function callHelper(s: State, env: Env, id: number, pc: number): Callback
         allocSize = u.lo;
         break;
       }
-      case 'ptr_to_ctx': {
+      case 'ptr_to_ctx':
+      case 'ptr_to_ctx_or_null': {
         const reg = requireInit(s, r);
-        if (!only(reg, T.ctx) || reg.ctx.lo !== 0n || reg.ctx.hi !== 0n) fail('bad-helper-argument', `${name}: r${r} must be the context pointer itself (it is ${showReg(reg)})`);
+        const isNull = only(reg, T.number) && isConst(reg.num.u) && reg.num.u.lo === 0n;
+        if (kind === 'ptr_to_ctx_or_null' && isNull) break;
+        if (!only(reg, T.ctx) || reg.ctx.lo !== 0n || reg.ctx.hi !== 0n) {
+          fail('bad-helper-argument', `${name}: r${r} must be the context pointer itself${kind === 'ptr_to_ctx_or_null' ? ' or 0' : ''} (it is ${showReg(reg)})`);
+        }
         break;
       }
       case 'ptr_to_stack_or_null': {
@@ -212,6 +256,7 @@ export function callHelper(s: State, env: Env, id: number, pc: number): Callback
       }
     }
   }
+  for (const w of writes) checkRegion(s, env, w.r, w.size, 'write', rule.name, w.allowNull);
   let r0: Reg;
   const nullId = pc + 1;
   switch (rule.ret) {

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { builtinById } from '../../src/abi/index.js';
 import { ObjectError, openObject } from '../../src/elf/index.js';
 import { REPO_ROOT } from '../support/shared.js';
 import { mutate, seedFrom, seededRandom } from '../support/random.js';
@@ -152,4 +153,48 @@ test('malformed objects are refused whole, with an ObjectError naming the proble
   const noBtf = fixture('linking.o');
   noBtf[4] = 1; // ELFCLASS32
   assert.match(objectError(noBtf).message, /malformed ELF: unsupported ELF class 1/);
+});
+
+test('legacy map definitions are as long as their symbols say; bytes no symbol names are skipped', () => {
+  // 60 bytes of `maps` for two 20-byte symbols: an even split would make each 30 bytes long.
+  const spec = openObject(fixture('legacy_unnamed.o'));
+  assert.deepEqual(spec.maps.map((m) => [m.name, m.type, m.keySize, m.valueSize, m.maxEntries, m.flags]), [
+    ['first', 2, 4, 8, 3, 0],
+    ['second', 1, 4, 4, 7, 1],
+  ]);
+  const refs = spec.programs[0].references.flatMap((r) => (r.kind === 'map' ? [r.map] : []));
+  assert.deepEqual(refs, ['first', 'second']);
+});
+
+test('a legacy map definition with a byte set where no known layout has a field is refused, naming the byte', () => {
+  assert.match(objectError(fixture('legacy_extra_field.o')).message, /legacy map odd: byte 20 of its 24-byte definition is set/);
+});
+
+test('calls of undefined memset/memcpy/memmove/memcmp become calls of the built-in functions, which run', async () => {
+  const spec = openObject(fixture('builtins.o'));
+  const [program] = spec.programs;
+  assert.equal(program.unsupported, undefined);
+  const calls = program.instructions.filter((i) => i.spec.form === 'call').map((i) => [i.src, builtinById(i.imm)?.name]);
+  assert.deepEqual(calls, [[0, 'memset'], [0, 'memcpy'], [0, 'memmove'], [0, 'memcmp'], [0, 'memcmp']]);
+  const { ExecutionContext, loadObject } = await import('../../src/runtime/index.js');
+  for (const engine of ['interpreter', 'jit'] as const) {
+    const object = loadObject(spec, new ExecutionContext(), { engine });
+    // 1 + 2 * 4 (memmove copied the overlap backwards) + 16 (memcmp > 0) + 32 (memcmp == 0).
+    assert.equal(object.program('mem_functions').testRun({ data: new Uint8Array(64) }).returnValue, 57n, engine);
+  }
+});
+
+test('a call of any other undefined function is still refused, naming it', () => {
+  // Rename the symbol (in the symbol and BTF string tables alike): memmove -> memmovx.
+  const bytes = fixture('builtins.o');
+  const name = new TextEncoder().encode('memmove\0');
+  let renamed = 0;
+  outer: for (let i = 0; i + name.length <= bytes.length; i++) {
+    for (let j = 0; j < name.length; j++) if (bytes[i + j] !== name[j]) continue outer;
+    bytes[i + 6] = 0x78; // 'x'
+    renamed++;
+  }
+  assert.ok(renamed > 0);
+  const program = openObject(bytes).programs[0];
+  assert.match(program.unsupported ?? '', /call to the kernel function memmovx \(kfunc\) is not supported/);
 });

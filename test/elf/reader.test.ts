@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ElfError, EM_BPF, SectionFlag, SymbolType, buildProgramObject, functionCode, readElf } from '../../src/elf/index.js';
+import { ElfError, EM_BPF, EM_NONE, SectionFlag, SymbolType, buildProgramObject, functionCode, readElf } from '../../src/elf/index.js';
 import { assembleBytes } from '../../src/isa/index.js';
 import { mutate, seedFrom, seededRandom } from '../support/random.js';
 
@@ -92,4 +92,23 @@ test('fuzz: thousands of mutated objects give an ElfError or a parse, never anot
       if (!(e instanceof ElfError)) assert.fail(`seed ${seed} round ${round}: ${e instanceof Error ? e.stack : String(e)}`);
     }
   }
+});
+
+test('an EM_NONE relocatable object whose code decodes as eBPF is read (old LLVM wrote EM_NONE for BPF)', () => {
+  const bytes = buildProgramObject(code, { section: 'xdp' });
+  bytes[18] = 0; // e_machine = EM_NONE
+  const elf = readElf(bytes);
+  assert.equal(elf.machine, EM_NONE);
+  assert.deepEqual(functionCode(elf), code);
+});
+
+test('an EM_NONE object is refused when its code is not eBPF or it is not relocatable', () => {
+  // 0x55 0x48 0x89 0xe5: x86-64 `push %rbp; mov %rsp,%rbp`, not an eBPF opcode.
+  const x86 = buildProgramObject(Uint8Array.from([0x55, 0x48, 0x89, 0xe5, 0, 0, 0, 0]), { section: 'xdp' });
+  x86[18] = 0;
+  assert.match(elfError(x86).message, /not an eBPF object: e_machine is 0 .* section xdp does not decode as eBPF: slot 0/);
+  const executable = buildProgramObject(code);
+  executable[18] = 0;
+  executable[16] = 2; // ET_EXEC
+  assert.match(elfError(executable).message, /e_machine is 0, expected 247/);
 });

@@ -6,6 +6,7 @@ import { buildHelperRegistry } from '../../src/helpers/index.js';
 import { ExecutionContext } from '../../src/runtime/index.js';
 import { Interpreter, prepareProgram, BpfRuntimeError } from '../../src/vm/index.js';
 import { MapType } from '../../src/maps/index.js';
+import { BUILTIN_HELPERS } from '../../src/abi/index.js';
 
 const args = (...values: bigint[]) => {
   let i = 0;
@@ -78,4 +79,24 @@ test('ebpf-for-windows bpf_map_lookup_and_delete_elem returns a copy and removes
   assert.equal(r0, 42n);
   const map = [...context.maps][0];
   assert.equal(map.lookup(key), undefined, 'the entry is gone');
+});
+
+test('the built-in memset, memcpy, memmove and memcmp take C arguments under the same ids in both ABIs', () => {
+  const id = (name: string): number => BUILTIN_HELPERS.find((h) => h.name === name)?.id ?? -1;
+  for (const abi of ['linux', 'efw'] as const) {
+    // memmove(data + 1, data, 4) copies the overlap backwards; then memset(data + 6, 0xab, 2).
+    const data = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8]);
+    const { context, dataAt } = runWithHelpers(`mov %r6, %r1\nadd %r1, 1\nmov %r2, %r6\nmov %r3, 4\ncall ${id('memmove')}\nmov %r1, %r6\nadd %r1, 6\nmov %r2, 0xab\nmov %r3, 2\ncall ${id('memset')}\nexit`, data, abi);
+    assert.deepEqual([...context.memory.read(dataAt, 8)], [1, 1, 2, 3, 4, 6, 0xab, 0xab], abi);
+    const copied = runWithHelpers(`mov %r6, %r1\nadd %r1, 4\nmov %r2, %r6\nmov %r3, 4\ncall ${id('memcpy')}\nmov %r1, %r6\nmov %r2, %r6\nadd %r2, 4\nmov %r3, 4\ncall ${id('memcmp')}\nexit`, Uint8Array.from([1, 2, 3, 4, 0, 0, 0, 0]), abi);
+    assert.deepEqual([...copied.context.memory.read(copied.dataAt, 8)], [1, 2, 3, 4, 1, 2, 3, 4]);
+    assert.equal(copied.r0, 0n, 'memcmp of equal bytes');
+    const less = runWithHelpers(`mov %r2, %r1\nadd %r2, 1\nmov %r3, 2\ncall ${id('memcmp')}\nexit`, Uint8Array.from([1, 2, 3]), abi);
+    assert.equal(less.r0, BigInt.asUintN(64, -1n), 'memcmp([1, 2], [2, 3]) < 0');
+  }
+  // ebpf-for-windows' own bpf_memset (id 24) keeps its (memory, size, value) order.
+  const { context, dataAt } = runWithHelpers('mov %r2, 3\nmov %r3, 0x11\ncall 24\nexit', new Uint8Array(4), 'efw');
+  assert.deepEqual([...context.memory.read(dataAt, 4)], [0x11, 0x11, 0x11, 0]);
+  // A size beyond the memory is a fault, not a partial write.
+  assert.throws(() => runWithHelpers(`mov %r2, 0\nlddw %r3, 0x100000000\ncall ${id('memset')}\nexit`, new Uint8Array(4)), (e: unknown) => e instanceof BpfRuntimeError && /memset/.test(e.message));
 });
