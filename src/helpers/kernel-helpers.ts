@@ -35,6 +35,8 @@ export const KERNEL_HELPERS: readonly HelperImplementation[] = [
   { name: 'ktime_get_ns', prototype: { ret: 'integer', args: [] }, make: (h) => () => h.now() },
   { name: 'ktime_get_boot_ns', prototype: { ret: 'integer', args: [] }, make: (h) => () => h.now() },
   { name: 'ktime_get_coarse_ns', prototype: { ret: 'integer', args: [] }, make: (h) => () => h.now() },
+  // Ticks of a 1000 Hz clock (as a kernel built with CONFIG_HZ=1000 counts jiffies).
+  { name: 'jiffies64', prototype: { ret: 'integer', args: [] }, make: (h) => () => h.now() / 1_000_000n },
   { name: 'ktime_get_boot_ms', prototype: { ret: 'integer', args: [] }, make: (h) => () => h.now() / 1_000_000n },
   { name: 'ktime_get_ms', prototype: { ret: 'integer', args: [] }, make: (h) => () => h.now() / 1_000_000n },
   { name: 'get_prandom_u32', prototype: { ret: 'integer', args: [] }, make: (h) => () => h.random() >>> 0 },

@@ -12,7 +12,6 @@ import {
   type ContextLayout,
 } from '../abi/index.js';
 import type { Abi } from '../elf/spec.js';
-import { extendedRule, type ExtendedHelperRule } from '../verifier/helpers.js';
 import {
   LINUX_SCHED_CLS, LINUX_SOCKET_FILTER, PORTABLE_HELPERS, SKB_HELPERS, XDP_HELPERS,
   type ContextField, type HelperRule, type ProgramTypeRules,
@@ -34,10 +33,10 @@ function scalars(size: number): Context {
   return { size, fields: [{ offset: 0, size, kind: 'scalar', readOnly: true }] };
 }
 
-const rule = (name: string, args: ExtendedHelperRule['args'], ret: HelperRule['ret'] = 'integer', changesPacket = false): [number, HelperRule] => {
+const rule = (name: string, args: HelperRule['args'], ret: HelperRule['ret'] = 'integer', changesPacket = false): [number, HelperRule] => {
   const id = LINUX_HELPER_IDS[name];
   if (id === undefined) throw new Error(`no Linux helper ${name}`);
-  return [id, extendedRule({ name, args, ret, ...(changesPacket ? { changesPacket } : {}) })];
+  return [id, { name, args, ret, ...(changesPacket ? { changesPacket } : {}) }];
 };
 
 /**
@@ -132,7 +131,7 @@ const BUILTIN_ARGS: Readonly<Record<string, { args: HelperRule['args']; ret: Hel
 const BUILTIN_RULES: readonly [number, HelperRule][] = BUILTIN_HELPERS.map((b) => {
   const proto = BUILTIN_ARGS[b.name];
   if (proto === undefined) throw new Error(`no verifier prototype for the built-in ${b.name}`);
-  return [b.id, extendedRule({ name: b.name, ...proto, sizeRegister: 3 })];
+  return [b.id, { name: b.name, ...proto, sizeRegister: 3 }];
 });
 
 const withBuiltins = (helpers: ReadonlyMap<number, HelperRule>): ReadonlyMap<number, HelperRule> => new Map([...helpers, ...BUILTIN_RULES]);

@@ -4,16 +4,20 @@
 import { type Itv, constNum, isConst, itv, showItv, topNum } from './domain/interval.js';
 import {
   type MapInfo, type Reg, type State, T, UNINIT, forgetDelta, has, numberReg, only, pointerReg, showReg,
-  STACK_NUMBER, STACK_UNINIT, alternativesOf, POINTER_TYPES, PACKET_MAX, pktTotal, mapValues,
+  STACK_NUMBER, STACK_UNINIT, alternativesOf, POINTER_TYPES, roomOf, PACKET_MAX, pktTotal, mapValues,
 } from './domain/state.js';
 import { fail } from './errors.js';
 import { checkStackRange, requireInit } from './memory.js';
-import type { ArgKind, HelperRule } from './program-type.js';
 import type { Env } from './transfer.js';
 
 const MAP_OF_MAPS = new Set([12, 13]);
 
 /** Checks that `size` bytes at the pointer in register r may be read (initialised) or written. */
+/** Pointer types a plain-value argument may not carry: all of them unless leaks are allowed. */
+function leakable(env: Env): number {
+  return env.allowPointerLeaks === true ? 0 : POINTER_TYPES;
+}
+
 function checkRegion(s: State, env: Env, r: number, size: Itv, mode: 'read' | 'write', helper: string, allowNull: boolean): void {
   let reg = requireInit(s, r);
   const where = `${helper}: argument r${r}`;
@@ -34,7 +38,7 @@ function checkRegion(s: State, env: Env, r: number, size: Itv, mode: 'read' | 'w
     if (mode === 'read') {
       for (let i = Number(lo); i < Number(hi); i++) {
         if (s.bytes[i] === STACK_UNINIT) fail('uninitialized-stack', `${where}: stack byte ${i} may be uninitialised`);
-        if (s.bytes[i] !== STACK_NUMBER) fail('pointer-leak', `${where}: stack byte ${i} holds part of a pointer, not a number`);
+        if (s.bytes[i] !== STACK_NUMBER && env.allowPointerLeaks !== true) fail('pointer-leak', `${where}: stack byte ${i} holds part of a pointer, not a number`);
       }
     } else {
       // The helper may overwrite any byte of the range with plain data: what was spilled there
@@ -53,7 +57,8 @@ function checkRegion(s: State, env: Env, r: number, size: Itv, mode: 'read' | 'w
   }
   if (has(reg, T.shared)) {
     if (reg.nullable && !allowNull) fail('null-dereference', `${where} may be null`);
-    if (reg.shared.lo < 0n || reg.shared.hi + n > reg.sharedSize) {
+    // What is left after the pointer counts (pointers into values of different sizes joined).
+    if (reg.shared.lo < 0n || (reg.shared.hi + n > reg.sharedSize && n > roomOf(reg))) {
       fail('out-of-bounds-map-value', `${where}: ${n} bytes at map-value offset ${showItv(reg.shared)} exceed the value size ${reg.sharedSize}`);
     }
     if (mode === 'write' && reg.sharedRO) fail('write-to-read-only', `${where} points to read-only memory`);
@@ -84,28 +89,6 @@ function mapArg(s: State, r: number, helper: string, programs: boolean): MapInfo
   return reg.map;
 }
 
-/**
- * Argument kinds beyond ArgKind (program-type.ts), for the prototypes that need them:
- * - `anything_or_pointer`: any initialised value, a pointer included. The helper only uses it as
- *   an address it reads with fault handling and never publishes the value (ARG_ANYTHING of
- *   probe_read's unsafe_ptr).
- * - `ptr_to_ctx_or_null`: the context pointer itself or the number 0 (ARG_PTR_TO_CTX_OR_NULL).
- */
-export type ExtraArgKind = 'anything_or_pointer' | 'ptr_to_ctx_or_null';
-
-/**
- * A HelperRule that may use the extra argument kinds, and whose memory arguments may all take
- * their size from one register instead of the argument after each pointer (the built-in
- * memset/memcpy/memmove/memcmp take theirs in r3).
- */
-export interface ExtendedHelperRule extends Omit<HelperRule, 'args'> {
-  readonly args: readonly (ArgKind | ExtraArgKind)[];
-  /** The register (1-5) holding the size of every memory argument. */
-  readonly sizeRegister?: number;
-}
-
-/** An extended rule where a HelperRule is expected (callHelper reads the extensions). */
-export const extendedRule = (rule: ExtendedHelperRule): HelperRule => rule as HelperRule;
 
 /** Held-reference id of a bpf_spin_lock (reservations use positive ids). */
 export const LOCK_REF = -1;
@@ -121,7 +104,7 @@ export interface CallbackRun {
  * the helper runs (zero or more times), if it takes one.
  */
 export function callHelper(s: State, env: Env, id: number, pc: number): CallbackRun | undefined {
-  const rule = env.rules.helpers.get(id) as ExtendedHelperRule | undefined;
+  const rule = env.rules.helpers.get(id);
   if (rule === undefined) fail('unknown-helper', `helper ${id} is not available to ${env.rules.name} programs`);
   if (rule.name === 'tail_call' && s.refs.size > 0 && env.rules.checkReleased !== false) fail('pointer-leak', 'tail_call: a reserved ring-buffer record may still be held; submit or discard it first');
   if (s.refs.has(LOCK_REF) && rule.name !== 'spin_unlock') fail('spin-lock', `${rule.name}: no helper other than bpf_spin_unlock may be called while a bpf_spin_lock is held`);
@@ -142,7 +125,7 @@ export function callHelper(s: State, env: Env, id: number, pc: number): Callback
     switch (kind) {
       case 'anything': {
         const reg = requireInit(s, r);
-        if (has(reg, POINTER_TYPES | T.func | T.map_fd | T.map_fd_programs)) fail('pointer-leak', `${name}: r${r} would pass a pointer where a plain value is expected (${showReg(reg)})`);
+        if (has(reg, leakable(env) | T.func | T.map_fd | T.map_fd_programs)) fail('pointer-leak', `${name}: r${r} would pass a pointer where a plain value is expected (${showReg(reg)})`);
         break;
       }
       case 'anything_or_pointer':
@@ -150,7 +133,7 @@ export function callHelper(s: State, env: Env, id: number, pc: number): Callback
         break;
       case 'unused_or_value': {
         const reg = s.regs[r];
-        if (has(reg, POINTER_TYPES | T.func | T.map_fd | T.map_fd_programs)) fail('pointer-leak', `${name}: r${r} would pass a pointer where a plain value is expected (${showReg(reg)})`);
+        if (has(reg, leakable(env) | T.func | T.map_fd | T.map_fd_programs)) fail('pointer-leak', `${name}: r${r} would pass a pointer where a plain value is expected (${showReg(reg)})`);
         break;
       }
       case 'const_map_ptr': {

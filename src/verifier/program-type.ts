@@ -9,7 +9,11 @@ export type ArgKind =
   | 'const_size' | 'const_size_or_zero' | 'ptr_to_func' | 'ptr_to_stack_or_null' | 'ptr_to_const_str'
   | 'ptr_to_alloc_mem' | 'const_alloc_size_or_zero' | 'ptr_to_spin_lock'
   /** A value the helper may ignore (trace_printk's unused arguments): uninitialised is allowed, a pointer is not. */
-  | 'unused_or_value';
+  | 'unused_or_value'
+  /** Any initialised value, a pointer included: the helper only uses it as an address to read safely (probe_read's source). */
+  | 'anything_or_pointer'
+  /** The context pointer itself or the number 0 (ARG_PTR_TO_CTX_OR_NULL). */
+  | 'ptr_to_ctx_or_null';
 
 export type RetKind = 'integer' | 'void' | 'ptr_to_map_value_or_null' | 'ptr_to_alloc_mem_or_null';
 
@@ -28,6 +32,8 @@ export interface HelperRule {
    * (index, ctx), `for_each_map_elem` passes (map, key, value, ctx); ctx is the caller's r3.
    */
   readonly callback?: 'loop' | 'for_each_map_elem';
+  /** The register (1-5) holding the size of every memory argument (memcpy's r3); default: the next argument. */
+  readonly sizeRegister?: number;
 }
 
 const RINGBUF = [27];
@@ -99,6 +105,7 @@ export const PORTABLE_HELPERS: ReadonlyMap<number, HelperRule> = new Map<number,
   [id('spin_unlock'), { name: 'spin_unlock', args: ['ptr_to_spin_lock'], ret: 'void' }],
   [id('ktime_get_boot_ns'), { name: 'ktime_get_boot_ns', args: [], ret: 'integer' }],
   [id('ktime_get_coarse_ns'), { name: 'ktime_get_coarse_ns', args: [], ret: 'integer' }],
+  [id('jiffies64'), { name: 'jiffies64', args: [], ret: 'integer' }],
 ]);
 
 const rule = (name: string, args: ArgKind[], ret: RetKind = 'integer', changesPacket = false): [number, HelperRule] =>
