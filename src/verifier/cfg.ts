@@ -130,8 +130,12 @@ function liveBefore(insn: Instruction, out: number): number {
     case 'alu-reg':
       if ((out & d) === 0) return out & ~d;
       return insn.spec.op === 'mov' || insn.spec.op.startsWith('movsx') ? (out & ~d) | bit(insn.src) : out | bit(insn.src);
-    case 'ldx': case 'lddw': return out & ~d;
-    case 'atomic': return out & ~(bit(insn.src) | bit(0));
+    // A pointer that is dereferenced counts as used: paths where it points to different kinds
+    // of memory stay apart until then.
+    case 'ldx': return (out & ~d) | bit(insn.src);
+    case 'st': case 'stx': return out | d;
+    case 'lddw': return out & ~d;
+    case 'atomic': return (out & ~(bit(insn.src) | bit(0))) | d;
     // Helper arguments count as tested: a size that differs by path must stay with its buffer.
     case 'call': return (out & ~0x3f) | 0x3e;
     case 'callx': case 'call-local': case 'ldabs': case 'ldind': return out & ~0x3f;

@@ -36,7 +36,7 @@ import { callTarget } from '../isa/instruction.js';
 import { formatInstruction } from '../isa/disassemble.js';
 import { type Itv, S64_MAX, S64_MIN, itv } from './domain/interval.js';
 import {
-  type MapInfo, type Reg, type State, PACKET_MAX, T, UNINIT, cloneState, eqState, joinState, numberReg, only,
+  type MapInfo, type Reg, type State, PACKET_MAX, POINTER_TYPES, T, UNINIT, cloneState, eqState, joinState, numberReg, only,
   pointerReg, showReg, showState,
 } from './domain/state.js';
 import { type Cfg, buildCfg } from './cfg.js';
@@ -274,7 +274,12 @@ function run(program: VerifierInput, options: VerifierOptions): VerificationRepo
     for (let r = 0; r <= 9; r++) {
       if ((mask & (1 << r)) === 0) continue;
       const x = s.regs[r];
-      if (only(x, T.number) && x.num.s.lo === x.num.s.hi) sig += `r${r}=${x.num.s.lo},`;
+      if (only(x, T.number)) {
+        if (x.num.s.lo === x.num.s.hi) sig += `r${r}=${x.num.s.lo},`;
+      } else if ((x.types & POINTER_TYPES) !== 0) {
+        // What kind of memory it points to (a buffer on the stack on one path, a map value on another).
+        sig += `r${r}:${x.types},`;
+      }
     }
     if (sig === '') return '';
     let open = partitions.get(base);
