@@ -108,7 +108,7 @@ export const MAX_FRAMES = 8;
 export const STACK_SIZE = FRAME_SIZE * MAX_FRAMES;
 const WIDEN_DELAY = 40;
 /** Paths with different tested constants kept apart per program point, at most. */
-const MAX_PARTITIONS = 16;
+const MAX_PARTITIONS = 32;
 const MAX_LOOP_ITERATIONS = 100000;
 
 /** A state where every register is uninitialised, the stack is empty and nothing is known. */
