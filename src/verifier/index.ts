@@ -268,6 +268,14 @@ function run(program: VerifierInput, options: VerifierOptions): VerificationRepo
   const partitionOf = (calls: readonly number[], pc: number, s: State): string => {
     const mask = cfg.branchLive.get(pc) ?? 0;
     if (mask === 0 || cfg.loopHeads.has(pc)) return '';
+    // Most points have nothing to tell paths apart by: find out before building strings.
+    let any = false;
+    for (let r = 0; r <= 9 && !any; r++) {
+      if ((mask & (1 << r)) === 0) continue;
+      const x = s.regs[r];
+      any = only(x, T.number) ? x.num.s.lo === x.num.s.hi : (x.types & POINTER_TYPES) !== 0;
+    }
+    if (!any) return '';
     const base = `${calls.join('/')}|${pc}`;
     if (callbackEntries.has(base)) return '';
     let sig = '';

@@ -12,8 +12,11 @@ export const S64_MIN = -(1n << 63n);
 export const S64_MAX = (1n << 63n) - 1n;
 
 export const itv = (lo: bigint, hi: bigint = lo): Itv => ({ lo, hi });
-export const uRange = (bits: number): Itv => itv(0n, (1n << BigInt(bits)) - 1n);
-export const sRange = (bits: number): Itv => itv(-(1n << BigInt(bits - 1)), (1n << BigInt(bits - 1)) - 1n);
+// Ranges are immutable: one object per width serves every caller.
+const U_RANGES: Itv[] = Array.from({ length: 65 }, (_, bits) => itv(0n, (1n << BigInt(bits)) - 1n));
+const S_RANGES: Itv[] = Array.from({ length: 65 }, (_, bits) => (bits === 0 ? itv(0n) : itv(-(1n << BigInt(bits - 1)), (1n << BigInt(bits - 1)) - 1n)));
+export const uRange = (bits: number): Itv => U_RANGES[bits] ?? itv(0n, (1n << BigInt(bits)) - 1n);
+export const sRange = (bits: number): Itv => S_RANGES[bits] ?? itv(-(1n << BigInt(bits - 1)), (1n << BigInt(bits - 1)) - 1n);
 
 export function meet(a: Itv, b: Itv): Itv | undefined {
   const lo = a.lo > b.lo ? a.lo : b.lo;
