@@ -286,7 +286,8 @@ function run(program: VerifierInput, options: VerifierOptions): VerificationRepo
         if (x.num.s.lo === x.num.s.hi) sig += `r${r}=${x.num.s.lo},`;
       } else if ((x.types & POINTER_TYPES) !== 0) {
         // What kind of memory it points to (a buffer on the stack on one path, a map value on another).
-        sig += `r${r}:${x.types},`;
+        // A stack pointer's place too (a pointer to one of two buffers, each with its size).
+        sig += only(x, T.stack) ? `r${r}@${x.stack.lo}:${x.stack.hi},` : `r${r}:${x.types},`;
       }
     }
     if (sig === '') return '';

@@ -179,6 +179,14 @@ function pointerArithmetic(s: State, insn: Instruction, dst: Reg, src: Reg, op: 
     forgetDelta(s, d);
     return;
   }
+  if (op === 'sub' && bits === 32 && only(dst, T.packet) && only(src, T.packet) && insn.spec.form === 'alu-reg') {
+    // The low 32 bits of the distance between two packet pointers: an offset, not an address.
+    const diff = packetDifference(s, dst, src);
+    const n = diff === undefined ? unsignedTop(32) : zeroExtend(truncate(normalize(wrapSigned(diff)) ?? topNum(64), 32), 32);
+    setReg(s, d, numberReg(n));
+    forgetDelta(s, d);
+    return;
+  }
   if (bits !== 64 || (op !== 'add' && op !== 'sub')) {
     fail('invalid-pointer-arithmetic', `${where}: only 64-bit addition and subtraction are allowed on pointers (r${d} is ${showReg(dst)}, operand ${showReg(src)})`);
   }
