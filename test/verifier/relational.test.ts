@@ -196,7 +196,7 @@ function runMaps(src: string): VerificationReport {
 
 // The 8 bytes at offset 0 of the small value, or at offset 32 of the large one.
 const TWO_SIZES = `
-  r6 = *(u32 *)(r1 + 0)
+  r6 = *(u32 *)(r1 + 12)
   r2 = r10
   r2 += -4
   r3 = 0
@@ -226,4 +226,49 @@ test('reading 8 bytes one byte further is refused', () => {
   const report = runMaps(TWO_SIZES.replace('r0 = *(u64 *)(r0 + 0)', 'r0 = *(u64 *)(r0 + 1)'));
   assert.ok(!report.ok);
   assert.equal(report.errors[0].code, 'out-of-bounds-map-value', formatReport(report));
+});
+
+test('the low 32 bits of a difference of two packet pointers is a number, by default (no address is disclosed)', () => {
+  const src = `
+  r2 = *(u32 *)(r1 + 76)
+  r3 = *(u32 *)(r1 + 80)
+  r4 = r2
+  r4 += 14
+  if r4 > r3 goto <out>
+  w4 -= w2
+  r0 = r4
+  exit
+<out>:
+  r0 = 0
+  exit`;
+  accepts(src, LINUX_SCHED_CLS);
+  // A 32-bit difference of a packet pointer and a context pointer would disclose an address.
+  rejects(src.replace('w4 -= w2', 'w4 -= w1'), 'invalid-pointer-arithmetic', 5, LINUX_SCHED_CLS);
+});
+
+// A pointer into one of two stack buffers, each initialised only on its own path.
+const TWO_BUFFERS = `
+  r6 = *(u32 *)(r1 + 12)
+  if r6 == 0 goto <second>
+  r1 = 1
+  *(u64 *)(r10 - 16) = r1
+  r7 = r10
+  r7 += -16
+  goto <use>
+<second>:
+  r1 = 2
+  *(u64 *)(r10 - 8) = r1
+  r7 = r10
+  r7 += -8
+<use>:
+  r0 = *(u64 *)(r7 + 0)
+  r0 &= 3
+  exit`;
+
+test('a pointer to one of two stack buffers reads the one initialised on its path (paths kept apart)', () => {
+  accepts(TWO_BUFFERS);
+});
+
+test('if one buffer is not initialised on its path, the read is refused', () => {
+  rejects(TWO_BUFFERS.replace('  *(u64 *)(r10 - 8) = r1\n', ''), 'uninitialized-stack', 10);
 });
