@@ -23,7 +23,27 @@ function randomProgram(r: () => number): string {
   const n = 3 + int(8);
   let calls = false;
   for (let i = 0; i < n; i++) {
-    switch (int(11)) {
+    switch (int(14)) {
+      case 13: {
+        // The low 32 bits of a packet-pointer difference, then used as an offset.
+        lines.push('r7 = r2', `r7 += ${int(30)}`, 'w7 -= w2', 'r8 = r2', 'r8 += r7', 'r9 = r8', `r9 += ${int(8)}`,
+          `if r9 > r3 goto <out>`, `r0 = *(u${8 * width()} *)(r8 + ${int(6)})`);
+        break;
+      }
+      case 12: {
+        // An offset that is one of two constants after a join, checked through a copy plus a
+        // constant, used through the original (the zone's facts).
+        lines.push(`r7 = ${int(30)}`, `r8 = *(u8 *)(r6 + ${12 + 4 * int(3)})`, `if r8 == 0 goto <j${i}>`, `r7 = ${int(30)}`,
+          `<j${i}>:`, 'r9 = r7', `r9 += ${int(10)}`, 'r8 = r2', 'r8 += r9', `if r8 ${['>', '>='][int(2)]} r3 goto <out>`,
+          'r8 = r2', 'r8 += r7', `r0 = *(u${8 * width()} *)(r8 + ${int(8)})`);
+        break;
+      }
+      case 11: {
+        // A bounds check's outcome kept in a flag and tested after the paths join.
+        lines.push('r7 = r2', `r7 += ${int(40)}`, `if r7 > r3 goto <bad${i}>`, 'r9 = 0', `goto <j${i}>`, `<bad${i}>:`, `r9 = ${[-22, 1, 0][int(3)]}`,
+          `<j${i}>:`, `if ${r() < 0.5 ? 'w' : 'r'}9 ${['!=', '==', 's<'][int(3)]} 0 goto <out>`, `r0 = *(u${8 * width()} *)(r2 + ${int(40) - 2})`);
+        break;
+      }
       case 10: {
         // Arithmetic on unknown numbers, a bound check, then the result as a stack offset.
         const w = r() < 0.5 ? 'r' : 'w';
