@@ -12,7 +12,8 @@ import { encode } from '../src/isa/encode.js';
 import { verifierRules } from '../src/program-types/index.js';
 import { rulesFor, verifierInput, verifyProgram } from '../src/runtime/verify.js';
 import { buildCfg } from '../src/verifier/cfg.js';
-import { LINUX_XDP, verify, type VerifierInput } from '../src/verifier/index.js';
+import { verify, type VerifierInput } from '../src/verifier/index.js';
+import { LINUX_XDP } from '../src/program-types/base-rules.js';
 import { builtinProgramTypes } from '../src/program-types/index.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');

@@ -6,6 +6,8 @@ import { xdpProgramType } from './xdp.js';
 
 export * from './types.js';
 export { verifierRules, verifiableTypes } from './rules.js';
+// The shared helper sets and contexts, for extensions that describe program types of their own.
+export { PORTABLE_HELPERS, XDP_HELPERS, SKB_HELPERS, LINUX_XDP, LINUX_SOCKET_FILTER, LINUX_CGROUP_SKB, LINUX_SCHED_CLS, EFW_XDP, contextOf, rule as linuxHelperRule } from './base-rules.js';
 export { xdpProgramType, createXdpFrameSlot, XDP_ACTIONS, XDP_PACKET_HEADROOM, type XdpFrameSlot } from './xdp.js';
 
 const SKB_TYPES = ['socket_filter', 'sched_cls', 'sched_act', 'cgroup_skb', 'sk_skb', 'lwt_in', 'lwt_out', 'lwt_xmit', 'lwt_seg6local', 'flow_dissector'];

@@ -9,35 +9,18 @@
 import {
   BUILTIN_HELPERS, EFW_BIND_MD, EFW_BPF_SOCK_ADDR, EFW_BPF_SOCK_OPS, EFW_HELPERS, EFW_SAMPLE_CONTEXT, EFW_SOCK_ADDR_HELPERS,
   EFW_XDP_HELPERS, EFW_XDP_MD, LINUX_BPF_SOCK_ADDR, LINUX_HELPER_IDS, LINUX_XDP_MD, efwHelperToLinux,
-  type ContextLayout,
 } from '../abi/index.js';
 import type { Abi } from '../elf/spec.js';
-import {
-  LINUX_SCHED_CLS, LINUX_SOCKET_FILTER, PORTABLE_HELPERS, SKB_HELPERS, XDP_HELPERS,
-  type ContextField, type HelperRule, type ProgramTypeRules,
-} from '../verifier/index.js';
+import type { HelperRule, ProgramTypeRules } from '../verifier/index.js';
+import { LINUX_SCHED_CLS, LINUX_SOCKET_FILTER, PORTABLE_HELPERS, SKB_HELPERS, XDP_HELPERS, contextOf, rule } from './base-rules.js';
 
 type Context = ProgramTypeRules['context'];
-
-/** A context from an ABI layout: packet pointer fields by the layout, `writable` fields by name. */
-function contextOf(layout: ContextLayout, writable: readonly string[] = []): Context {
-  const fields: ContextField[] = layout.fields.map((f) => {
-    const kind = f.offset === layout.data ? 'packet' : f.offset === layout.dataEnd ? 'packet_end' : f.offset === layout.dataMeta ? 'packet_meta' : 'scalar';
-    return { offset: f.offset, size: f.size, kind, readOnly: kind !== 'scalar' || !writable.includes(f.name) };
-  });
-  return { size: layout.size, fields };
-}
 
 /** A read-only context of plain numbers (pt_regs, tracepoint records, raw tracepoint args). */
 function scalars(size: number): Context {
   return { size, fields: [{ offset: 0, size, kind: 'scalar', readOnly: true }] };
 }
 
-const rule = (name: string, args: HelperRule['args'], ret: HelperRule['ret'] = 'integer', changesPacket = false): [number, HelperRule] => {
-  const id = LINUX_HELPER_IDS[name];
-  if (id === undefined) throw new Error(`no Linux helper ${name}`);
-  return [id, { name, args, ret, ...(changesPacket ? { changesPacket } : {}) }];
-};
 
 /**
  * bpf_probe_read and its variants: (dst, size, unsafe_ptr). unsafe_ptr is ARG_ANYTHING in Linux:

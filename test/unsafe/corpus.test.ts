@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LINUX_CGROUP_SKB, LINUX_SOCKET_FILTER, LINUX_XDP, type ProgramTypeRules, formatReport, verify } from '../../src/verifier/index.js';
+import { type ProgramTypeRules, formatReport, verify } from '../../src/verifier/index.js';
+import { LINUX_CGROUP_SKB, LINUX_SOCKET_FILTER, LINUX_XDP } from '../../src/program-types/base-rules.js';
 import { inputFor, loadObject } from '../verifier/objects.js';
 
 const DIR = join(process.cwd(), 'test', 'fixtures', 'unsafe');

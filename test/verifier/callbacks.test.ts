@@ -7,7 +7,8 @@ import { assembleLlvm } from '../../src/isa/assemble-llvm.js';
 import { decode } from '../../src/isa/decode.js';
 import { encode } from '../../src/isa/encode.js';
 import { LddwSrc } from '../../src/isa/opcodes.js';
-import { LINUX_XDP, type MapDescriptor, type MapRef, type VerificationReport, formatReport, verify } from '../../src/verifier/index.js';
+import { type MapDescriptor, type MapRef, type VerificationReport, formatReport, verify } from '../../src/verifier/index.js';
+import { LINUX_XDP } from '../../src/program-types/base-rules.js';
 
 const ARRAY: MapDescriptor = { name: 'values', type: 2, keySize: 4, valueSize: 8, maxEntries: 4, readOnly: false };
 

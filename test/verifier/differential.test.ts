@@ -9,7 +9,8 @@ import { assembleLlvm } from '../../src/isa/assemble-llvm.js';
 import { decode } from '../../src/isa/decode.js';
 import { encode } from '../../src/isa/encode.js';
 import { HelperRegistry, Interpreter, LinearMemory, prepareProgram } from '../../src/vm/index.js';
-import { LINUX_XDP, verify } from '../../src/verifier/index.js';
+import { verify } from '../../src/verifier/index.js';
+import { LINUX_XDP } from '../../src/program-types/base-rules.js';
 import { seededRandom } from '../support/random.js';
 
 const SEED = Number(process.env.VERIFIER_SEED ?? 99);

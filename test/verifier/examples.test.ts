@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { EFW_XDP, LINUX_SOCKET_FILTER, LINUX_XDP, type ProgramTypeRules, formatReport, verify } from '../../src/verifier/index.js';
+import { type ProgramTypeRules, formatReport, verify } from '../../src/verifier/index.js';
+import { EFW_XDP, LINUX_SOCKET_FILTER, LINUX_XDP } from '../../src/program-types/base-rules.js';
 import { inputFor, loadObject } from './objects.js';
 
 const DIR = join(process.cwd(), 'examples');

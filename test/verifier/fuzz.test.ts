@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { INSTRUCTIONS } from '../../src/isa/table.js';
 import { encode, type InstructionFields } from '../../src/isa/encode.js';
 import { decode } from '../../src/isa/decode.js';
-import { LINUX_XDP, type MapRef, verify } from '../../src/verifier/index.js';
+import { type MapRef, verify } from '../../src/verifier/index.js';
+import { LINUX_XDP } from '../../src/program-types/base-rules.js';
 import { seededRandom } from '../support/random.js';
 
 const SEED = Number(process.env.VERIFIER_SEED ?? 7);

@@ -11,7 +11,8 @@ import { encode } from '../../src/isa/encode.js';
 import { LddwSrc } from '../../src/isa/opcodes.js';
 import { S64_MAX, itv, meet, normalize, topNum, type Itv } from '../../src/verifier/domain/interval.js';
 import { type MapInfo, type Reg, type State, STACK_NUMBER, T, TOP, type TypeName, numberReg } from '../../src/verifier/domain/state.js';
-import { GENERIC, type MapRef, type VerificationReport, emptyState, verify } from '../../src/verifier/index.js';
+import { type MapRef, type VerificationReport, emptyState, verify } from '../../src/verifier/index.js';
+import { GENERIC } from '../../src/program-types/base-rules.js';
 
 /** PREVAIL's test platform: every map fd is this one map. */
 export const TEST_MAP: MapInfo = { name: 'test_map', type: 0, keySize: 4, valueSize: 4, maxEntries: 4, readOnly: false };

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { assembleLlvm } from '../../src/isa/assemble-llvm.js';
 import { decode } from '../../src/isa/decode.js';
 import { encode } from '../../src/isa/encode.js';
-import { LINUX_SCHED_CLS, LINUX_XDP, type ProgramTypeRules, type VerificationReport, type VerifierOptions, formatReport, verify } from '../../src/verifier/index.js';
+import { type ProgramTypeRules, type VerificationReport, type VerifierOptions, formatReport, verify } from '../../src/verifier/index.js';
+import { LINUX_SCHED_CLS, LINUX_XDP } from '../../src/program-types/base-rules.js';
 import { PKT, ZERO, addConstraint, addVar, bound, close, copyVar, forget, joinZone, newZone, shiftVar } from '../../src/verifier/domain/zone.js';
 import { seededRandom } from '../support/random.js';
 

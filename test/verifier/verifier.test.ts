@@ -4,10 +4,8 @@ import { assembleLlvm } from '../../src/isa/assemble-llvm.js';
 import { decode } from '../../src/isa/decode.js';
 import { encode } from '../../src/isa/encode.js';
 import { LddwSrc } from '../../src/isa/opcodes.js';
-import {
-  EFW_XDP, GENERIC, LINUX_SCHED_CLS, LINUX_SOCKET_FILTER, LINUX_XDP, type MapDescriptor, type MapRef, type ProgramTypeRules,
-  type VerificationReport, type VerifierOptions, formatReport, verify,
-} from '../../src/verifier/index.js';
+import { type MapDescriptor, type MapRef, type ProgramTypeRules, type VerificationReport, type VerifierOptions, formatReport, verify } from '../../src/verifier/index.js';
+import { EFW_XDP, GENERIC, LINUX_SCHED_CLS, LINUX_SOCKET_FILTER, LINUX_XDP } from '../../src/program-types/base-rules.js';
 
 const HASH: MapDescriptor = { name: 'counters', type: 1, keySize: 4, valueSize: 8, maxEntries: 16, readOnly: false };
 
