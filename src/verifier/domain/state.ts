@@ -10,7 +10,7 @@ import {
   type Itv, type Num, eqItv, hull, itv, meet, normalize, showItv, topNum, widen, S64_MAX, S64_MIN,
 } from './interval.js';
 import { dropUntracked, withUnaryFacts } from './relational.js';
-import { type Zone, eqZone, joinZone } from './zone.js';
+import { type Zone, N as ZONE_N, PKT as ZONE_PKT, eqZone, joinZone } from './zone.js';
 
 export const T = {
   uninit: 1,
@@ -606,6 +606,16 @@ export function showState(s: State): string {
     if (r.types !== T.uninit) parts.push(`r${i}: ${showReg(r)}`);
   });
   parts.push(`packet_size=[${s.pktLo}, ${s.pktHi}]`);
+  // What the zone relates to the packet size beyond what the bounds alone say:
+  // value(r) + k <= packet_size (for a packet pointer, its offset).
+  const z = withUnaryFacts(s);
+  for (let r = 0; r < 11; r++) {
+    const c = z[r * ZONE_N + ZONE_PKT];
+    const reg = s.regs[r];
+    const upper = only(reg, T.number) ? reg.num.s.hi : only(reg, T.packet) && reg.pktBase === 'data' ? pktTotal(s, reg).hi : undefined;
+    if (c === Infinity || upper === undefined || BigInt(c) >= upper - s.pktLo) continue;
+    parts.push(`r${r}${c === 0 ? '' : ` + ${-c}`} <= packet_size`);
+  }
   if (s.refs.size > 0) parts.push(`held=[${[...s.refs].join(', ')}]`);
   for (const [id, v] of s.pktVars) parts.push(`v${id}=${showItv(v.range)}${v.end === NO_END ? '' : ` v${id}+${v.end}<=packet_size`}`);
   const init: string[] = [];
