@@ -129,10 +129,6 @@ function unbounded(z: Zone, v: number): boolean {
   return true;
 }
 
-export function forgetAll(s: State, regs: Iterable<number>): void {
-  for (const r of regs) forget(s.zone, r);
-}
-
 type Rel = 'jeq' | 'jne' | 'jgt' | 'jge' | 'jlt' | 'jle' | 'jset' | 'jnset' | 'jsgt' | 'jsge' | 'jslt' | 'jsle';
 
 /**
