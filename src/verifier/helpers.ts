@@ -7,6 +7,7 @@ import {
   STACK_NUMBER, STACK_UNINIT, alternativesOf, POINTER_TYPES, roomOf, PACKET_MAX, pktTotal, mapValues,
 } from './domain/state.js';
 import { fail } from './errors.js';
+import { slackToEnd } from './domain/relational.js';
 import { checkStackRange, requireInit } from './memory.js';
 import type { Env } from './transfer.js';
 
@@ -52,7 +53,10 @@ function checkRegion(s: State, env: Env, r: number, size: Itv, mode: 'read' | 'w
   if (has(reg, T.packet)) {
     const total = pktTotal(s, reg);
     const v = reg.pktVar === 0 ? undefined : s.pktVars.get(reg.pktVar);
-    const ok = reg.pktBase === 'data' && total.lo >= 0n && (total.hi + n <= s.pktLo || (v !== undefined && reg.pkt.hi + n <= v.end));
+    // The whole range within the proven size, or covered by a check on its variable, or by the
+    // zone (offset(r) + n <= packet_size).
+    const ok = reg.pktBase === 'data' && total.lo >= 0n &&
+      (total.hi + n <= s.pktLo || (v !== undefined && reg.pkt.hi + n <= v.end) || (only(reg, T.packet) && slackToEnd(s, r) + Number(n) <= 0));
     if (!ok) fail('out-of-bounds-packet', `${where}: ${n} bytes at packet offset ${showItv(total)} are not proven to be within the packet (proven size ${s.pktLo})`);
   }
   if (has(reg, T.shared)) {

@@ -273,3 +273,32 @@ test('a pointer to one of two stack buffers reads the one initialised on its pat
 test('if one buffer is not initialised on its path, the read is refused', () => {
   rejects(TWO_BUFFERS.replace('  *(u64 *)(r10 - 8) = r1\n', ''), 'uninitialized-stack', 10);
 });
+
+// A variable-offset packet buffer passed to a helper, its bound proven through a copy.
+const CSUM = `
+  r2 = *(u32 *)(r1 + 4)
+  r3 = *(u32 *)(r1 + 12)
+  r3 &= 63
+  r1 = *(u32 *)(r1 + 0)
+  r4 = r3
+  r4 += 8
+  r5 = r1
+  r5 += r4
+  if r5 > r2 goto <out>
+  r1 += r3
+  r2 = 8
+  r3 = 0
+  r4 = 0
+  r5 = 0
+  call 28
+<out>:
+  r0 = 2
+  exit`;
+
+test('a packet buffer at a variable offset may be passed to a helper when a copy was checked (zone)', () => {
+  accepts(CSUM);
+});
+
+test('passing one byte more than was checked is refused', () => {
+  rejects(CSUM.replace('r2 = 8\n', 'r2 = 9\n'), 'out-of-bounds-packet', 14);
+});

@@ -56,6 +56,11 @@ const inU32 = (x: Itv): boolean => x.lo >= 0n && x.hi < U32;
 
 /** The zone after an ALU instruction (the registers already hold its result). */
 export function afterAlu(s: State, insn: Instruction, b: AluBefore): void {
+  updateAlu(s, insn, b);
+  learnBounds(s, insn.dst);
+}
+
+function updateAlu(s: State, insn: Instruction, b: AluBefore): void {
   const z = s.zone;
   const d = insn.dst;
   const kind = kindOf(s.regs[d]);
@@ -104,6 +109,7 @@ export function afterOther(s: State, insn: Instruction, packetMoves: boolean): v
   switch (insn.spec.form) {
     case 'ldx': case 'lddw':
       forget(z, insn.dst);
+      learnBounds(s, insn.dst);
       break;
     case 'atomic':
       forget(z, insn.src);
@@ -117,6 +123,23 @@ export function afterOther(s: State, insn: Instruction, packetMoves: boolean): v
   }
   if (packetMoves) forget(z, PKT);
   dropUntracked(s);
+}
+
+/**
+ * Writes what register r's bounds say into the zone (its value against zero; a data_end
+ * pointer's offset against the packet size), so relations learned later combine with them.
+ */
+function learnBounds(s: State, r: number): void {
+  const reg = s.regs[r];
+  const kind = kindOf(reg);
+  if (kind === undefined) return;
+  const x = rangeOf(s, reg, kind);
+  const base = kind === 'end' ? PKT : ZERO;
+  const h = hi(x.hi);
+  const l = lo(x.lo);
+  // A contradiction cannot arise from a register's own bounds; ignore the result.
+  if (h !== Infinity) addConstraint(s.zone, r, base, h);
+  if (l !== -Infinity) addConstraint(s.zone, base, r, -l);
 }
 
 /** Registers whose content has no variable lose their facts (e.g. packet pointers a helper invalidated). */
