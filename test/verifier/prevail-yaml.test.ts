@@ -26,7 +26,7 @@ const ACCEPT_ALLOWLIST: ReadonlyMap<string, string> = new Map([
  * Ratchet: the agreement reached so far, counting the allow-listed cases (where we are right and
  * PREVAIL is not) as agreeing. Raise it when you improve the verifier; never lower it.
  */
-const MIN_AGREE = 786;
+const MIN_AGREE = 787;
 
 test('PREVAIL YAML suite: no case PREVAIL rejects is accepted, and agreement does not regress', { skip: missingShared(DIR) }, () => {
   const summary = summarize(runSuite(DIR));
