@@ -98,6 +98,11 @@ export interface VerifierOptions {
    * way: such a number can never be used as a pointer.
    */
   readonly allowPointerLeaks?: boolean;
+  /**
+   * Pointers are 32-bit addresses (ebpf-ts' memory model, DESIGN.md): a 32-bit move of a pointer
+   * keeps it. Default true; PREVAIL's test platform has 64-bit pointers (false).
+   */
+  readonly addresses32?: boolean;
   /** Budgets: node visits and wall-clock milliseconds. */
   readonly maxSteps?: number;
   readonly timeLimitMs?: number;
@@ -230,6 +235,7 @@ function run(program: VerifierInput, options: VerifierOptions): VerificationRepo
     rules, frameSize: FRAME_SIZE, stackSize: STACK_SIZE, allowDivisionByZero: options.allowDivisionByZero ?? true,
     bigEndian: options.bigEndian ?? false, maps: program.maps, sharedStack: options.sharedStack ?? false,
     allowPointerLeaks: options.allowPointerLeaks ?? false,
+    addresses32: options.addresses32 ?? true,
     ...(program.functionPointers === undefined ? {} : { funcTargets: program.functionPointers }),
   };
   /** Callback entries (node keys): the helper may run them again, so they widen like loop heads. */

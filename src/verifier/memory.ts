@@ -24,6 +24,11 @@ export interface MemEnv {
    * used as a pointer again; only the address's value is disclosed.
    */
   readonly allowPointerLeaks?: boolean;
+  /**
+   * Pointers are 32-bit linear-memory addresses (ebpf-ts' memory model), so a 32-bit move keeps a
+   * pointer whole. Off for PREVAIL's suite, whose platform has 64-bit pointers.
+   */
+  readonly addresses32?: boolean;
 }
 
 export type AccessKind = 'read' | 'write';

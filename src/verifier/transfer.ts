@@ -69,6 +69,12 @@ export function alu(s: State, insn: Instruction, env: Env): void {
   }
   if (spec.op === 'mov' || spec.op.startsWith('movsx')) {
     const src = requireInit(s, insn.src);
+    if (spec.op === 'mov' && bits === 32 && env.addresses32 === true && only(src, POINTER_TYPES)) {
+      // ebpf-ts addresses are 32-bit (DESIGN.md's memory model): the move keeps the pointer whole.
+      setReg(s, d, { ...src, eqId: 0 });
+      forgetDelta(s, d);
+      return;
+    }
     if (!only(src, T.number)) {
       if (!leaksAllowed(env, src)) fail('invalid-pointer-arithmetic', `a ${bits}-bit move of a pointer (r${insn.src} is ${showReg(src)})`);
       // The low bits of an address: some number.

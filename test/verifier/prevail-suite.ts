@@ -237,7 +237,8 @@ export function runCase(file: string, index: number, doc: Record<string, unknown
       { instructions: insns, maps, programType: GENERIC, assumptions: asm.assumptions },
       {
         // PREVAIL's environment: one 4096-byte stack region shared by all frames.
-        entryState, fallOffIsExit: true, sharedStack: true, termination: options.includes('termination'),
+        // Its pointers are 64-bit: a 32-bit move does not keep one.
+        entryState, fallOffIsExit: true, sharedStack: true, addresses32: false, termination: options.includes('termination'),
         allowDivisionByZero: !options.includes('!allow_division_by_zero'), bigEndian: options.includes('big_endian'),
       },
     );

@@ -171,8 +171,27 @@ const LEAKS = `
   r0 = r1
   exit`;
 
-test('pointer leaks are refused by default: a 32-bit move of a packet pointer', () => {
-  rejects(LEAKS, 'invalid-pointer-arithmetic', 2, LINUX_SCHED_CLS);
+test('pointer leaks are refused by default: returning the context pointer', () => {
+  rejects(LEAKS, 'pointer-leak', 5, LINUX_SCHED_CLS);
+  // A 32-bit difference of a packet pointer and the context pointer would disclose an address.
+  rejects(LEAKS.replace('w4 -= w3', 'w4 -= w1'), 'invalid-pointer-arithmetic', 3, LINUX_SCHED_CLS);
+});
+
+const MOVE32 = `
+  r2 = *(u32 *)(r1 + 0)
+  r3 = *(u32 *)(r1 + 4)
+  w4 = w2
+  r5 = r4
+  r5 += 14
+  if r5 > r3 goto <out>
+  r0 = *(u16 *)(r4 + 12)
+<out>:
+  r0 = 2
+  exit`;
+
+test('addresses are 32-bit in ebpf-ts: a 32-bit move keeps a pointer whole (not on a 64-bit-pointer platform)', () => {
+  accepts(MOVE32);
+  rejects(MOVE32, 'invalid-pointer-arithmetic', 2, LINUX_XDP, { addresses32: false });
 });
 
 test('with allowPointerLeaks (a privileged loader) addresses become numbers, and returning one is allowed where any value is', () => {

@@ -49,7 +49,7 @@ import type { PreparedProgram } from '../program.js';
 import { ENTRY, FaultCode, IMPORT, SLOTS, SLOT_BYTES, callbackExport } from './layout.js';
 import { AtomicRmw, FunctionBuilder, Load, ModuleBuilder, Op, Store, ValType } from './wasm-builder.js';
 import { ArrayLayout, MapHeader, MapType } from '../../maps/index.js';
-import { ASK_HELPER, emitHashLookup } from './inline-maps.js';
+import { ASK_HELPER, INLINE_HASH_TYPES, emitHashLookup } from './inline-maps.js';
 
 /** The program uses something this JIT does not compile; it runs on the interpreter instead. */
 export class JitUnsupported extends Error {
@@ -1296,9 +1296,9 @@ class FunctionCompiler {
   }
 
   /**
-   * bpf_map_lookup_elem inline for array and hash maps: the map's layout in linear memory
-   * (src/maps) gives the value address without leaving WebAssembly. Other maps (LRU, which must
-   * record recency; per-CPU maps) take the helper call.
+   * bpf_map_lookup_elem inline for array, per-CPU array and the four hash map types (plain,
+   * per-CPU, LRU, LRU per-CPU): the map's layout in linear memory (src/maps) gives the value
+   * address without leaving WebAssembly. Other maps take the helper call.
    * Verified programs pass a map in r1 and a key on the stack in r2, so the loads are in bounds.
    */
   private inlineArrayLookup(insn: Instruction): void {
@@ -1320,10 +1320,15 @@ class FunctionCompiler {
     this.set(0);
     f.end();
     f.else();
-    f.localGet(this.lAddr).load(Load.i32_load, MapHeader.TYPE).i32Const(MapType.HASH).op(Op.i32_eq).if();
-    // A HASH map: the module's own hash_lookup, or the helper when it cannot be sure.
+    // The hash maps of src/maps/hash.ts: the module's own hash_lookup, or the helper when it
+    // cannot be sure.
+    INLINE_HASH_TYPES.forEach((type, i) => {
+      f.localGet(this.lAddr).load(Load.i32_load, MapHeader.TYPE).i32Const(type).op(Op.i32_eq);
+      if (i > 0) f.op(Op.i32_or);
+    });
+    f.if();
     f.localGet(this.lAddr);
-    this.get(2).op(Op.i32_wrap_i64).call(this.hashLookup).localTee(this.lAddr).i32Const(ASK_HELPER).op(Op.i32_eq).if();
+    this.get(2).op(Op.i32_wrap_i64).globalGet(G_CPU).call(this.hashLookup).localTee(this.lAddr).i32Const(ASK_HELPER).op(Op.i32_eq).if();
     this.helperCallThroughImport(insn);
     f.else().localGet(this.lAddr).op(Op.i64_extend_i32_u);
     this.set(0);
