@@ -87,6 +87,7 @@ function build(setStatus: (code: number) => void): Command {
       .option('--cpu <n>', 'CPU the run is on', '0')
       .option('--cpus <n>', 'CPUs per-CPU maps have', '1')
       .option('--engine <engine>', 'jit (WebAssembly) or interpreter', 'jit')
+      .option('--allow-pointer-leaks', 'verify as Linux does for privileged loaders (addresses may become numbers)')
       .option('--set <MAP:KEY=VALUE...>', 'seed a map entry before the run (integers, or hex:BYTES)')
       .option('--json', 'machine-readable output');
 

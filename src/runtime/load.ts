@@ -12,7 +12,7 @@ import { EFW_HELPERS, LINUX_HELPERS } from '../abi/index.js';
 import type { ExecutionContext } from './context.js';
 import { LoadedProgram, type EngineName } from './program.js';
 import { mapEntries, type MapEntry } from './typed-map.js';
-import { rulesFor, VerificationError, verifyProgram } from './verify.js';
+import { LOAD_VERIFIER_OPTIONS, rulesFor, VerificationError, verifyProgram } from './verify.js';
 import { LoadError } from './errors.js';
 
 export { LoadError } from './errors.js';
@@ -24,6 +24,11 @@ export interface LoadOptions {
   readonly programType?: string;
   /** `jit` (default) or `interpreter`. */
   readonly engine?: EngineName;
+  /**
+   * Verify as Linux does for a privileged loader: addresses may become numbers that leave the
+   * program (returned, stored in maps). Memory safety is checked the same way. Default false.
+   */
+  readonly allowPointerLeaks?: boolean;
 }
 
 export class LoadedObject {
@@ -144,7 +149,7 @@ export function loadObject(spec: ObjectSpec, context: ExecutionContext, options:
     // Only verified programs run (DESIGN.md): a program type the verifier has no rules for cannot load.
     const rules = rulesFor(p, spec, type);
     if (rules === undefined) throw new LoadError(`program ${p.name}: the verifier has no rules for program type ${type.name} (${spec.abi} ABI), so it cannot be loaded`);
-    const report = verifyProgram(spec, p, rules);
+    const report = verifyProgram(spec, p, rules, { ...LOAD_VERIFIER_OPTIONS, allowPointerLeaks: options.allowPointerLeaks === true });
     if (!report.ok) throw new VerificationError(p.name, report);
     const helpers = buildHelperRegistry(context.host, spec.abi, type.name, type.helpers?.(context.host) ?? []);
     let prepared: PreparedProgram;

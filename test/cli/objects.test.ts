@@ -108,3 +108,20 @@ test('bench times a program on both engines with the same result', () => {
   for (const e of json.engines) assert.ok(e.nsPerRun > 0);
   assert.match(ebpf('bench', 'examples/droppacket.o', '--runs', 'many').stderr, /--runs must be a positive integer/);
 });
+
+test('run --allow-pointer-leaks loads what only a privileged loader may, and --dump skips ring buffers', () => {
+  const file = 'test/fixtures/unsafe/leak_stack_pointer_to_map.o';
+  const frame = '00'.repeat(15);
+  const refused = ebpf('run', file, '--data-hex', frame);
+  assert.equal(refused.status, 1);
+  assert.match(refused.stderr, /pointer-leak: only numbers can be stored in a map value/);
+  const ran = ebpf('run', file, '--data-hex', frame, '--allow-pointer-leaks', '--dump');
+  assert.equal(ran.status, 0, ran.stderr);
+  // The stack address stored in values[0] is a non-zero number; the ring buffer is not listed.
+  assert.match(ran.stdout, /map values \(array\): \n {4}0: [1-9][0-9]*\n/);
+  assert.doesNotMatch(ran.stdout, /events/);
+  // Naming the ring buffer is still a clear error.
+  const named = ebpf('run', file, '--data-hex', frame, '--allow-pointer-leaks', '--dump', 'events');
+  assert.equal(named.status, 1);
+  assert.match(named.stderr, /key iteration is not supported/);
+});

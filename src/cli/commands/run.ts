@@ -4,6 +4,8 @@
 import { writeFileSync } from 'node:fs';
 import type { LoadedObject } from '../../runtime/index.js';
 import { ExecutionContext, loadObject, mapEntries } from '../../runtime/index.js';
+import type { MapEntry } from '../../runtime/typed-map.js';
+import { MapType } from '../../maps/index.js';
 import { UsageError } from '../errors.js';
 import { jsonReplacer, parseBytes } from '../map-values.js';
 import { openObjectFile, parseAbi, selectProgram } from '../object-file.js';
@@ -25,6 +27,7 @@ export interface RunOptions {
   cpus: string;
   set?: string[];
   dump?: string[] | boolean;
+  allowPointerLeaks?: boolean;
   json?: boolean;
   engine: string;
 }
@@ -46,6 +49,20 @@ function seedMaps(object: LoadedObject, assignments: readonly string[]): void {
     const value = parseBytes(m[3], map.spec.valueSize, `--set ${m[1]} value`);
     map.update(key, value);
   }
+}
+
+/**
+ * The entries of the maps `dump` names. Dumping every map skips the ones whose entries cannot be
+ * listed (ring buffers: their records are consumed, not iterated); naming one is an error.
+ */
+function dumpMaps(object: LoadedObject, spec: LoadedObject['spec'], dump: RunOptions['dump']): { name: string; type: string; entries: MapEntry[] }[] {
+  const all = dump === true || (Array.isArray(dump) && dump.length === 0);
+  return selectedMaps(object, dump)
+    .filter((name) => !all || object.map(name).spec.type !== MapType.RINGBUF)
+    .map((name) => {
+      const map = object.map(name);
+      return { name, type: mapTypeName(map.spec.type), entries: mapEntries(map, spec.maps.find((m) => m.name === name), spec.btf) };
+    });
 }
 
 function selectedMaps(object: LoadedObject, dump: RunOptions['dump']): string[] {
@@ -72,16 +89,15 @@ export function runCommand(file: string, programName: string | undefined, option
   if (cpu >= cpus) throw new UsageError(`--cpu ${cpu} does not exist with --cpus ${cpus}`);
 
   const context = new ExecutionContext({ cpus });
-  const object = loadObject(spec, context, { programs: [programSpec.name], programType: options.type, engine: parseEngine(options.engine) });
+  const object = loadObject(spec, context, {
+    programs: [programSpec.name], programType: options.type, engine: parseEngine(options.engine), allowPointerLeaks: options.allowPointerLeaks === true,
+  });
   seedMaps(object, options.set ?? []);
   const program = object.program(programSpec.name);
   const result = program.testRun({ data, ctx, repeat, cpu });
   if (options.out !== undefined && result.data !== undefined) writeFileSync(options.out, result.data);
   if (options.ctxOut !== undefined && result.ctx !== undefined) writeFileSync(options.ctxOut, result.ctx);
-  const dumps = selectedMaps(object, options.dump).map((name) => {
-    const map = object.map(name);
-    return { name, type: mapTypeName(map.spec.type), entries: mapEntries(map, spec.maps.find((m) => m.name === name), spec.btf) };
-  });
+  const dumps = dumpMaps(object, spec, options.dump);
   const trace = context.trace.map((t) => t.text);
 
   if (options.json) {
@@ -132,10 +148,7 @@ export function mapDumpCommand(file: string, maps: string[], options: MapDumpOpt
   const context = new ExecutionContext({ cpus: positiveInteger(options.cpus, '--cpus') });
   const object = loadObject(spec, context, { programs: [] });
   seedMaps(object, options.set ?? []);
-  const dumps = selectedMaps(object, maps.length === 0 ? true : maps).map((name) => {
-    const map = object.map(name);
-    return { name, type: mapTypeName(map.spec.type), entries: mapEntries(map, spec.maps.find((m) => m.name === name), spec.btf) };
-  });
+  const dumps = dumpMaps(object, spec, maps.length === 0 ? true : maps);
   if (options.json) {
     out(JSON.stringify({ maps: dumps }, jsonReplacer, 2) + '\n');
     return 0;
