@@ -1,13 +1,14 @@
-// Map lookups the JIT compiles into WebAssembly (array and hash maps) give what the helper gives:
-// same value addresses for present keys, null for absent ones, odd key lengths included, and the
-// same when other threads may share the map (misses then go through the helper).
+// Map lookups the JIT compiles into WebAssembly (array, per-CPU array and the four hash map types)
+// give what the helper gives: same value addresses for present keys, null for absent ones, odd key
+// lengths included, per CPU for per-CPU maps, the same recency marks in LRU maps, and the same when
+// other threads may share the map (misses then go through the helper).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { assembleBytes } from '../../src/isa/index.js';
 import { buildHelperRegistry } from '../../src/helpers/index.js';
-import { MapType } from '../../src/maps/index.js';
+import { HashLayout, MapFlags, MapType, type BpfMap } from '../../src/maps/index.js';
 import { ExecutionContext } from '../../src/runtime/index.js';
-import { createEngine, prepareProgram } from '../../src/vm/index.js';
+import { createEngine, prepareProgram, type PreparedProgram } from '../../src/vm/index.js';
 import { seededRandom } from '../support/random.js';
 
 for (const shared of [false, true]) {
@@ -59,3 +60,131 @@ test('per-CPU array lookups and bpf_get_smp_processor_id in JIT code use the CPU
     assert.equal(compiled, interpreted, `jit on cpu ${cpu}`);
   }
 });
+
+const HASH_KINDS = [
+  ['PERCPU_HASH', MapType.PERCPU_HASH, 0],
+  ['LRU_HASH', MapType.LRU_HASH, 0],
+  ['LRU_HASH with NO_COMMON_LRU', MapType.LRU_HASH, MapFlags.NO_COMMON_LRU],
+  ['LRU_PERCPU_HASH', MapType.LRU_PERCPU_HASH, 0],
+  ['LRU_PERCPU_HASH with NO_COMMON_LRU', MapType.LRU_PERCPU_HASH, MapFlags.NO_COMMON_LRU],
+] as const;
+
+const perCpuType = (type: number): boolean => type === MapType.PERCPU_HASH || type === MapType.LRU_PERCPU_HASH;
+
+/** Programs over `map` taking a pointer in r1: lookup (r0 = the value address or 0) and update (key at r1, value at r1 + 8). */
+function lookupAndUpdate(context: ExecutionContext, map: BpfMap): { lookup: PreparedProgram; update: PreparedProgram } {
+  const helpers = buildHelperRegistry(context.host, 'linux', 'xdp');
+  const lookup = prepareProgram(assembleBytes(`mov %r2, %r1\nlddw %r1, ${map.address}\ncall 1\nexit`), { helpers });
+  const update = prepareProgram(assembleBytes(`mov %r2, %r1\nmov %r3, %r1\nadd %r3, 8\nlddw %r1, ${map.address}\nmov %r4, 0\ncall 2\nexit`), { helpers });
+  return { lookup, update };
+}
+
+for (const shared of [false, true]) {
+  for (const [name, type, flags] of HASH_KINDS) {
+    test(`inline lookups on a ${name} map return the helper's value address on every CPU${shared ? ' (memory shared with threads)' : ''}`, () => {
+      const cpus = 3;
+      const context = new ExecutionContext({ cpus, memory: { initialPages: 4, maximumPages: 64 } });
+      if (shared) context.memory.markShared();
+      // 6-byte keys and 12-byte values: the key offset (16 or 24) and the value stride (16) both matter.
+      const map = context.maps.create({ name: 'h', type, keySize: 6, valueSize: 12, maxEntries: 48, flags });
+      const random = seededRandom(0x5eed + type + flags);
+      const keys = Array.from({ length: 40 }, () => Uint8Array.from({ length: 6 }, () => Math.floor(random() * 5)));
+      const present = new Map<string, number>();
+      keys.slice(0, 20).forEach((key, i) => {
+        const hex = Buffer.from(key).toString('hex');
+        if (present.has(hex)) return;
+        present.set(hex, i);
+        // Per-CPU maps take every CPU's copy (16 bytes apart); CPU c's starts with 1000 * c + i.
+        const value = new Uint8Array(perCpuType(type) ? 16 * cpus : 12);
+        for (let c = 0; c < (perCpuType(type) ? cpus : 1); c++) new DataView(value.buffer).setBigUint64(16 * c, BigInt(1000 * c + i), true);
+        map.update(key, value);
+      });
+      const { lookup } = lookupAndUpdate(context, map);
+      const keyAt = context.memory.alloc(16, 8);
+      // CPU 3 does not exist: per-CPU maps answer null there.
+      for (let cpu = 0; cpu <= cpus; cpu++) {
+        const engines = (['interpreter', 'jit'] as const).map((kind) => createEngine(kind, lookup, { memory: context.memory, cpu }));
+        for (const key of keys) {
+          const hex = Buffer.from(key).toString('hex');
+          context.memory.write(keyAt, key);
+          const [interpreted, compiled] = engines.map((e) => e.run({ r1: keyAt }));
+          assert.equal(compiled, interpreted, `key ${hex} on cpu ${cpu}: JIT address vs interpreter address`);
+          const i = present.get(hex);
+          if (i === undefined || (perCpuType(type) && cpu >= cpus)) {
+            assert.equal(compiled, 0n, `key ${hex} on cpu ${cpu} should miss`);
+          } else {
+            assert.notEqual(compiled, 0n, `key ${hex} on cpu ${cpu} should hit`);
+            const expected = BigInt(perCpuType(type) ? 1000 * cpu + i : i);
+            assert.equal(context.memory.view.getBigUint64(Number(compiled), true), expected, `value of key ${hex} on cpu ${cpu}`);
+          }
+        }
+      }
+    });
+  }
+}
+
+/**
+ * On a fresh context: inserts keys 1-4 from a program, looks up 1, 3, 3 (already the most
+ * recent), 9 (absent) and 2 from a program on `engine`, then inserts 5-8 and returns the key each
+ * insert evicted. `holdLock`: the lookups run while the map's lock word is held (by "another
+ * thread"), so they must not mark anything.
+ */
+function evictionOrder(engine: 'interpreter' | 'jit', type: number, flags: number, shared: boolean, holdLock = false): number[] {
+  const cpus = 2;
+  const cpu = 1;
+  const context = new ExecutionContext({ cpus, memory: { initialPages: 4, maximumPages: 64 } });
+  if (shared) context.memory.markShared();
+  const listCount = flags & MapFlags.NO_COMMON_LRU ? cpus : 1;
+  const map = context.maps.create({ name: 'lru', type, keySize: 4, valueSize: 8, maxEntries: 4 * listCount, flags });
+  const { lookup, update } = lookupAndUpdate(context, map);
+  const [looker, updater] = [lookup, update].map((p) => createEngine(engine, p, { memory: context.memory, cpu }));
+  const at = context.memory.alloc(16, 8);
+  const put = (k: number): void => {
+    context.memory.view.setUint32(at, k, true);
+    context.memory.view.setBigUint64(at + 8, BigInt(k * 10), true);
+    assert.equal(updater.run({ r1: at }), 0n, `insert ${k}`);
+  };
+  const keysNow = (): number[] => [...map.keys()].map((k) => new DataView(k.buffer, k.byteOffset).getUint32(0, true)).sort((a, b) => a - b);
+  for (let k = 1; k <= 4; k++) put(k);
+  const lockAt = map.address + HashLayout.LOCK;
+  const lockBefore = context.memory.view.getUint32(lockAt, true);
+  if (holdLock) context.memory.view.setUint32(lockAt, lockBefore + 1, true);
+  for (const k of [1, 3, 3, 9, 2]) {
+    context.memory.view.setUint32(at, k, true);
+    const address = looker.run({ r1: at });
+    if (k === 9) assert.equal(address, 0n, `${engine}: key 9 is absent`);
+    else assert.equal(context.memory.view.getBigUint64(Number(address), true), BigInt(k * 10), `${engine}: value of key ${k}`);
+  }
+  if (holdLock) {
+    assert.equal(context.memory.view.getUint32(lockAt, true), lockBefore + 1, `${engine}: a lookup changed a lock it does not hold`);
+    context.memory.view.setUint32(lockAt, lockBefore, true);
+  } else {
+    assert.equal(context.memory.view.getUint32(lockAt, true), lockBefore, `${engine}: lookups left the lock word at ${context.memory.view.getUint32(lockAt, true)}, not ${lockBefore}`);
+  }
+  const evicted: number[] = [];
+  for (let k = 5; k <= 8; k++) {
+    const before = keysNow();
+    put(k);
+    const after = keysNow();
+    evicted.push(...before.filter((x) => !after.includes(x)));
+  }
+  return evicted;
+}
+
+for (const shared of [false, true]) {
+  for (const [name, type, flags] of HASH_KINDS.filter(([, t]) => t !== MapType.PERCPU_HASH)) {
+    test(`lookups from JIT code mark ${name} entries used as the interpreter does: same eviction order${shared ? ' (memory shared with threads)' : ''}`, () => {
+      const interpreted = evictionOrder('interpreter', type, flags, shared);
+      assert.deepEqual(interpreted, [4, 1, 3, 2], 'interpreter eviction order');
+      assert.deepEqual(evictionOrder('jit', type, flags, shared), interpreted, 'JIT eviction order');
+    });
+  }
+}
+
+for (const [name, type, flags] of HASH_KINDS.filter(([, t]) => t !== MapType.PERCPU_HASH)) {
+  test(`lookups from JIT code on a ${name} map whose lock another thread holds still hit but mark nothing`, () => {
+    const interpreted = evictionOrder('interpreter', type, flags, true, true);
+    assert.deepEqual(interpreted, [1, 2, 3, 4], 'interpreter eviction order');
+    assert.deepEqual(evictionOrder('jit', type, flags, true, true), interpreted, 'JIT eviction order');
+  });
+}
