@@ -6,7 +6,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { assembleBytes } from '../../src/isa/index.js';
 import { buildHelperRegistry } from '../../src/helpers/index.js';
-import { HashLayout, MapFlags, MapType, type BpfMap } from '../../src/maps/index.js';
+import { Worker } from 'node:worker_threads';
+import { HashEntry, HashLayout, LruLinks, LruList, MapFlags, MapRegistry, MapType, type BpfMap, type HashMap } from '../../src/maps/index.js';
+import { shareMaps } from '../../src/runtime/workers/index.js';
+import { LinearMemory } from '../../src/vm/memory.js';
+import type { LruStressReport, LruStressTask } from './lru-stress-worker.js';
+import { u32 } from '../workers/support.js';
 import { ExecutionContext } from '../../src/runtime/index.js';
 import { createEngine, prepareProgram, type PreparedProgram } from '../../src/vm/index.js';
 import { seededRandom } from '../support/random.js';
@@ -86,7 +91,8 @@ for (const shared of [false, true]) {
       const context = new ExecutionContext({ cpus, memory: { initialPages: 4, maximumPages: 64 } });
       if (shared) context.memory.markShared();
       // 6-byte keys and 12-byte values: the key offset (16 or 24) and the value stride (16) both matter.
-      const map = context.maps.create({ name: 'h', type, keySize: 6, valueSize: 12, maxEntries: 48, flags });
+      // User-space inserts all go to CPU 0's list with NO_COMMON_LRU: room for 32 there, no eviction.
+      const map = context.maps.create({ name: 'h', type, keySize: 6, valueSize: 12, maxEntries: 32 * cpus, flags });
       const random = seededRandom(0x5eed + type + flags);
       const keys = Array.from({ length: 40 }, () => Uint8Array.from({ length: 6 }, () => Math.floor(random() * 5)));
       const present = new Map<string, number>();
@@ -109,6 +115,8 @@ for (const shared of [false, true]) {
           context.memory.write(keyAt, key);
           const [interpreted, compiled] = engines.map((e) => e.run({ r1: keyAt }));
           assert.equal(compiled, interpreted, `key ${hex} on cpu ${cpu}: JIT address vs interpreter address`);
+          // An LRU mark takes the lock only for a moment (a leak would hang the next miss).
+          assert.equal(context.memory.view.getUint32(map.address + HashLayout.LOCK, true) & 1, 0, `key ${hex} on cpu ${cpu}: the lock stays held`);
           const i = present.get(hex);
           if (i === undefined || (perCpuType(type) && cpu >= cpus)) {
             assert.equal(compiled, 0n, `key ${hex} on cpu ${cpu} should miss`);
@@ -126,8 +134,8 @@ for (const shared of [false, true]) {
 /**
  * On a fresh context: inserts keys 1-4 from a program, looks up 1, 3, 3 (already the most
  * recent), 9 (absent) and 2 from a program on `engine`, then inserts 5-8 and returns the key each
- * insert evicted. `holdLock`: the lookups run while the map's lock word is held (by "another
- * thread"), so they must not mark anything.
+ * insert evicted. `holdLock`: the lookups (hits only) run while the map's lock word is held (by
+ * "another thread"), so they must not mark anything.
  */
 function evictionOrder(engine: 'interpreter' | 'jit', type: number, flags: number, shared: boolean, holdLock = false): number[] {
   const cpus = 2;
@@ -149,9 +157,12 @@ function evictionOrder(engine: 'interpreter' | 'jit', type: number, flags: numbe
   const lockAt = map.address + HashLayout.LOCK;
   const lockBefore = context.memory.view.getUint32(lockAt, true);
   if (holdLock) context.memory.view.setUint32(lockAt, lockBefore + 1, true);
-  for (const k of [1, 3, 3, 9, 2]) {
+  // A miss while the lock is held would wait for it (the helper re-checks misses under the lock).
+  for (const k of holdLock ? [1, 3, 3, 2] : [1, 3, 3, 9, 2]) {
     context.memory.view.setUint32(at, k, true);
     const address = looker.run({ r1: at });
+    // A lock the lookup took and kept would hang the next miss: fail instead.
+    if (!holdLock) assert.equal(context.memory.view.getUint32(lockAt, true) & 1, 0, `${engine}: the lookup of ${k} left the lock held`);
     if (k === 9) assert.equal(address, 0n, `${engine}: key 9 is absent`);
     else assert.equal(context.memory.view.getBigUint64(Number(address), true), BigInt(k * 10), `${engine}: value of key ${k}`);
   }
@@ -159,7 +170,8 @@ function evictionOrder(engine: 'interpreter' | 'jit', type: number, flags: numbe
     assert.equal(context.memory.view.getUint32(lockAt, true), lockBefore + 1, `${engine}: a lookup changed a lock it does not hold`);
     context.memory.view.setUint32(lockAt, lockBefore, true);
   } else {
-    assert.equal(context.memory.view.getUint32(lockAt, true), lockBefore, `${engine}: lookups left the lock word at ${context.memory.view.getUint32(lockAt, true)}, not ${lockBefore}`);
+    // Each mark takes and releases the lock: the word moves on by two, and stays even (free).
+    assert.equal(context.memory.view.getUint32(lockAt, true) & 1, 0, `${engine}: lookups left the lock held`);
   }
   const evicted: number[] = [];
   for (let k = 5; k <= 8; k++) {
@@ -187,4 +199,66 @@ for (const [name, type, flags] of HASH_KINDS.filter(([, t]) => t !== MapType.PER
     assert.deepEqual(interpreted, [1, 2, 3, 4], 'interpreter eviction order');
     assert.deepEqual(evictionOrder('jit', type, flags, true, true), interpreted, 'JIT eviction order');
   });
+}
+
+/** Walks every recency list of the LRU map at `map` from both ends; returns the entries linked. */
+function checkRecencyLists(view: DataView, map: BpfMap): number {
+  const lists = view.getUint32(map.address + HashLayout.LISTS, true);
+  const listCount = view.getUint32(map.address + HashLayout.LIST_COUNT, true);
+  let linked = 0;
+  for (let l = 0; l < listCount; l++) {
+    const list = lists + l * LruList.SIZE;
+    let previous = 0;
+    let n = 0;
+    for (let e = view.getUint32(list + LruList.MRU, true); e !== 0; e = view.getUint32(e + LruLinks.NEXT, true)) {
+      assert.ok(n++ <= map.spec.maxEntries, `list ${l} loops`);
+      assert.equal(view.getUint32(e + LruLinks.PREV, true), previous, `list ${l}: the entry at 0x${e.toString(16)} links back to its neighbour`);
+      assert.equal(view.getUint32(e + HashEntry.STATE, true), 1, `list ${l}: the entry at 0x${e.toString(16)} is in use`);
+      previous = e;
+    }
+    assert.equal(view.getUint32(list + LruList.LRU, true), previous, `list ${l}: its LRU end is its last entry`);
+    linked += n;
+  }
+  return linked;
+}
+
+for (const engine of ['interpreter', 'jit'] as const) {
+  for (const [name, type, flags] of HASH_KINDS.filter(([, t]) => t !== MapType.PERCPU_HASH)) {
+    test(`a ${name} map whose entries two threads look up (marking them used), update and delete from ${engine} code keeps intact recency lists`, async () => {
+      const workers = 2;
+      const memory = new LinearMemory({ maximumPages: 256 });
+      const registry = new MapRegistry(memory, { cpus: workers });
+      const MAX = 48;
+      const map = registry.create({ name: 'lru', type, keySize: 4, valueSize: 8, maxEntries: MAX, flags });
+      const barrier = new SharedArrayBuffer(4);
+      const reports = await Promise.all(
+        Array.from(
+          { length: workers },
+          (_, worker) =>
+            new Promise<LruStressReport>((resolve, reject) => {
+              const task: LruStressTask = { init: shareMaps(registry, 65536), mapId: map.id, engine, worker, workers, operations: 40_000, keys: 64, barrier };
+              const w = new Worker(new URL('./lru-stress-worker.js', import.meta.url), { workerData: task });
+              w.once('message', (report: LruStressReport) => {
+                resolve(report);
+                void w.terminate();
+              });
+              w.once('error', reject);
+            }),
+        ),
+      );
+      assert.deepEqual(reports.map((r) => r.failedUpdates), [0, 0], 'an LRU map evicts instead of refusing');
+      assert.ok(reports.every((r) => r.hits > 1000), `lookups hit (${reports.map((r) => r.hits).join(', ')})`);
+      const count = (map as HashMap).count;
+      assert.equal(checkRecencyLists(memory.view, map), count, 'every element is on exactly one recency list');
+      const keys = [...map.keys()].map((k) => new DataView(k.buffer).getUint32(0, true));
+      assert.equal(new Set(keys).size, keys.length, 'no key twice');
+      assert.equal(keys.length, count, 'count() is the number of live keys');
+      // Each CPU's copy holds the key (written by that CPU) or 0 (never written there); one holds the key.
+      for (const k of keys) {
+        const value = map.lookup(u32(k)) ?? new Uint8Array(0);
+        const copies = Array.from({ length: value.length / 8 }, (_, c) => new DataView(value.buffer, value.byteOffset).getUint32(8 * c, true));
+        assert.ok(copies.every((v) => v === 0 || v === k) && copies.includes(k), `key ${k} holds its own value, not ${copies.join(', ')}`);
+      }
+    });
+  }
 }
