@@ -479,7 +479,7 @@ function validItv(x: Itv): boolean {
  * cannot be followed. Comparisons that would leak pointers are violations.
  */
 export function assume(s: State, insn: Instruction, taken: boolean, allowPointerLeaks = false): State | undefined {
-  const rel: Rel = taken ? (insn.spec.op as Rel) : NEGATE[insn.spec.op as Rel];
+  const rel = edgeRelation(insn, taken);
   const bits = insn.spec.width === 32 ? 32 : 64;
   const a = requireInit(s, insn.dst);
   const isImm = insn.spec.form === 'jmp-imm';

@@ -3,29 +3,11 @@
 // has a twin that differs by one unsafe detail and must be refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { assembleLlvm } from '../../src/isa/assemble-llvm.js';
-import { decode } from '../../src/isa/decode.js';
-import { encode } from '../../src/isa/encode.js';
-import { type ProgramTypeRules, type VerificationReport, type VerifierOptions, formatReport, verify } from '../../src/verifier/index.js';
+import { formatReport } from '../../src/verifier/index.js';
 import { LINUX_SCHED_CLS, LINUX_XDP } from '../../src/program-types/base-rules.js';
 import { PKT, ZERO, addConstraint, addVar, bound, close, copyVar, forget, joinZone, newZone, shiftVar } from '../../src/verifier/domain/zone.js';
 import { seededRandom } from '../support/random.js';
-
-function run(src: string, rules: ProgramTypeRules = LINUX_XDP, options: VerifierOptions = {}): VerificationReport {
-  const asm = assembleLlvm(src);
-  return verify({ instructions: decode(encode(asm.instructions)), maps: new Map(), programType: rules }, options);
-}
-
-function accepts(src: string, rules?: ProgramTypeRules, options?: VerifierOptions): void {
-  const report = run(src, rules, options);
-  assert.ok(report.ok, `expected acceptance, got:\n${formatReport(report)}`);
-}
-
-function rejects(src: string, code: string, pc: number, rules?: ProgramTypeRules, options?: VerifierOptions): void {
-  const report = run(src, rules, options);
-  assert.ok(!report.ok, `expected ${code} at ${pc}, but the program was accepted`);
-  assert.deepEqual([report.errors[0].code, report.errors[0].pc], [code, pc], formatReport(report));
-}
+import { acceptsText as accepts, rejectsText as rejects, verifyText } from './assembled.js';
 
 // ---- the zone itself ----------------------------------------------------------------------------
 
@@ -207,12 +189,8 @@ test('with allowPointerLeaks (a privileged loader) addresses become numbers, and
 const SMALL = { name: 'small', type: 1, keySize: 4, valueSize: 8, maxEntries: 4, readOnly: false };
 const LARGE = { name: 'large', type: 1, keySize: 4, valueSize: 40, maxEntries: 4, readOnly: false };
 
-function runMaps(src: string): VerificationReport {
-  const asm = assembleLlvm(src);
-  const instructions = decode(encode(asm.instructions));
-  const maps = new Map(instructions.filter((i) => i.spec.form === 'lddw' && i.src === 1).map((i) => [i.pc, { kind: 'map' as const, offset: 0, map: i.imm === 1 ? SMALL : LARGE }]));
-  return verify({ instructions, maps, programType: LINUX_XDP });
-}
+/** map_fd 1 is the small map, any other the large one. */
+const runMaps = (src: string): ReturnType<typeof verifyText> => verifyText(src, LINUX_XDP, {}, (fd) => (fd === 1 ? SMALL : LARGE));
 
 // The 8 bytes at offset 0 of the small value, or at offset 32 of the large one.
 const TWO_SIZES = `

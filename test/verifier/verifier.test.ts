@@ -3,31 +3,20 @@ import assert from 'node:assert/strict';
 import { assembleLlvm } from '../../src/isa/assemble-llvm.js';
 import { decode } from '../../src/isa/decode.js';
 import { encode } from '../../src/isa/encode.js';
-import { LddwSrc } from '../../src/isa/opcodes.js';
 import { type MapDescriptor, type MapRef, type ProgramTypeRules, type VerificationReport, type VerifierOptions, formatReport, verify } from '../../src/verifier/index.js';
 import { EFW_XDP, GENERIC, LINUX_SCHED_CLS, LINUX_SOCKET_FILTER, LINUX_XDP } from '../../src/program-types/base-rules.js';
+import { acceptsText, rejectsText, verifyText } from './assembled.js';
 
 const HASH: MapDescriptor = { name: 'counters', type: 1, keySize: 4, valueSize: 8, maxEntries: 16, readOnly: false };
 
+/** Every `map_fd` names `map` (HASH unless told). */
 function run(src: string, rules: ProgramTypeRules = LINUX_XDP, options: VerifierOptions = {}, map: MapDescriptor = HASH): VerificationReport {
-  const asm = assembleLlvm(src);
-  const instructions = decode(encode(asm.instructions));
-  const maps = new Map<number, MapRef>();
-  for (const i of instructions) if (i.spec.form === 'lddw' && i.src === LddwSrc.MAP_FD) maps.set(i.pc, { kind: 'map', offset: 0, map });
-  return verify({ instructions, maps, programType: rules, assumptions: asm.assumptions }, options);
+  return verifyText(src, rules, options, () => map);
 }
 
-function accepts(src: string, rules?: ProgramTypeRules, options?: VerifierOptions): void {
-  const report = run(src, rules, options);
-  assert.ok(report.ok, `expected acceptance, got:\n${formatReport(report)}`);
-}
-
-function rejects(src: string, code: string, pc: number, rules?: ProgramTypeRules, options?: VerifierOptions): void {
-  const report = run(src, rules, options);
-  assert.ok(!report.ok, `expected ${code} at ${pc}, but the program was accepted`);
-  const first = report.errors[0];
-  assert.deepEqual([first.code, first.pc], [code, pc], formatReport(report));
-}
+const withHash = (): MapDescriptor => HASH;
+const accepts = (src: string, rules?: ProgramTypeRules, options?: VerifierOptions): void => acceptsText(src, rules, options, withHash);
+const rejects = (src: string, code: string, pc: number, rules?: ProgramTypeRules, options?: VerifierOptions): void => rejectsText(src, code, pc, rules, options, withHash);
 
 const PARSE_ETH = `
   r2 = *(u32 *)(r1 + 0)
