@@ -71,8 +71,10 @@ export const KERNEL_HELPERS: readonly HelperImplementation[] = [
       }, dataLength / 8);
       const encoded = new TextEncoder().encode(text);
       if (outSize > 0) {
+        // The whole buffer is written (the text, its NUL, then zeros): the verifier counts all
+        // outSize bytes as initialised, so none may keep what was there before.
         const n = Math.min(encoded.length, outSize - 1);
-        const buffer = new Uint8Array(n + 1);
+        const buffer = new Uint8Array(outSize);
         buffer.set(encoded.subarray(0, n));
         writeBytes(h.memory, out, buffer, 'bpf_snprintf output');
       }

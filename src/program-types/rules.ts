@@ -181,9 +181,11 @@ function efwHelpers(ownHelpers: readonly { id: number; name: string }[], program
     ['get_current_process_start_key', []],
     ['get_current_thread_create_time', []],
   ];
+  // memcpy_s and memmove_s copy src_size (r4) bytes, or fail writing nothing when it exceeds dst_size (r2).
+  const copies: Pick<HelperRule, 'writes'> = { writes: { size: 4, ifAtMost: 2 } };
   for (const [name, args] of own) {
     const h = EFW_HELPERS.find((x) => x.name === name);
-    if (h !== undefined) out.set(h.id, { name, args, ret: 'integer' });
+    if (h !== undefined) out.set(h.id, { name, args, ret: 'integer', ...(name === 'memcpy_s' || name === 'memmove_s' ? copies : {}) });
   }
   return out;
 }

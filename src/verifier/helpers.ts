@@ -19,7 +19,11 @@ function leakable(env: Env): number {
   return env.allowPointerLeaks === true ? 0 : POINTER_TYPES;
 }
 
-function checkRegion(s: State, env: Env, r: number, size: Itv, mode: 'read' | 'write', helper: string, allowNull: boolean): void {
+/**
+ * `written`: for a write, the bytes from the pointer the helper writes on every outcome (the
+ * rest of the range may or may not be overwritten).
+ */
+function checkRegion(s: State, env: Env, r: number, size: Itv, mode: 'read' | 'write', helper: string, allowNull: boolean, written = 0n): void {
   let reg = requireInit(s, r);
   const where = `${helper}: argument r${r}`;
   // A nullable argument may be 0 on some paths: every other possibility must be valid memory.
@@ -43,11 +47,13 @@ function checkRegion(s: State, env: Env, r: number, size: Itv, mode: 'read' | 'w
       }
     } else {
       // The helper may overwrite any byte of the range with plain data: what was spilled there
-      // is gone. Only a buffer at a known place is known to be fully written.
+      // can no longer be reloaded as what it was (its bytes keep their kind: a pointer's stay
+      // unreadable as numbers). Only what it writes on every outcome, at a known place, becomes
+      // initialised.
       const a = Number(lo);
       const b = Number(hi);
       for (const [at, cell] of s.cells) if (at < b && at + cell.width > a) s.cells.delete(at);
-      if (isConst(reg.stack) && only(reg, T.stack) && !mayBeNull) s.bytes.fill(STACK_NUMBER, a, b);
+      if (isConst(reg.stack) && only(reg, T.stack) && !mayBeNull && written > 0n) s.bytes.fill(STACK_NUMBER, a, a + Number(written));
     }
   }
   if (has(reg, T.packet)) {
@@ -120,7 +126,16 @@ export function callHelper(s: State, env: Env, id: number, pc: number): Callback
   const sizeRegister = rule.sizeRegister;
   // Buffers the helper writes are checked after every argument it reads, so a write cannot make
   // a region it also reads (memmove's overlapping source, say) look initialised.
-  const writes: { r: number; size: Itv; allowNull: boolean }[] = [];
+  const writes: { r: number; size: Itv; allowNull: boolean; written: bigint }[] = [];
+  const guaranteed = (size: Itv): bigint => {
+    const w = rule.writes;
+    if (w === undefined) return size.lo;
+    if (w === 'nothing') return 0n;
+    const n = s.regs[w.size];
+    const limit = s.regs[w.ifAtMost];
+    if (!only(n, T.number) || !only(limit, T.number) || n.num.u.hi > limit.num.u.lo) return 0n;
+    return n.num.u.lo < size.lo ? n.num.u.lo : size.lo;
+  };
   for (let i = 0; i < kinds.length; i++) {
     const r = i + 1;
     const kind = kinds[i];
@@ -155,7 +170,7 @@ export function callHelper(s: State, env: Env, id: number, pc: number): Callback
       case 'ptr_to_uninit_map_value': {
         if (map === undefined) fail('bad-helper-argument', `${name}: no map argument precedes r${r}`);
         const n = BigInt(kind === 'ptr_to_map_key' ? map.keySize : map.valueSize);
-        if (kind === 'ptr_to_uninit_map_value') writes.push({ r, size: itv(n), allowNull: false });
+        if (kind === 'ptr_to_uninit_map_value') writes.push({ r, size: itv(n), allowNull: false, written: guaranteed(itv(n)) });
         else checkRegion(s, env, r, itv(n), 'read', name, false);
         break;
       }
@@ -174,7 +189,7 @@ export function callHelper(s: State, env: Env, id: number, pc: number): Callback
         const sizeKind = sizeRegister === undefined ? next : kinds[sizeRegister - 1];
         let size = itv(1n);
         if (sizeKind === 'const_size' || sizeKind === 'const_size_or_zero') size = sizeArg(s, sizeAt, name, sizeKind === 'const_size_or_zero');
-        if (kind === 'ptr_to_uninit_mem') writes.push({ r, size, allowNull: false });
+        if (kind === 'ptr_to_uninit_mem') writes.push({ r, size, allowNull: false, written: guaranteed(size) });
         else checkRegion(s, env, r, size, 'read', name, kind === 'ptr_to_mem_or_null');
         break;
       }
@@ -243,7 +258,7 @@ export function callHelper(s: State, env: Env, id: number, pc: number): Callback
       }
     }
   }
-  for (const w of writes) checkRegion(s, env, w.r, w.size, 'write', rule.name, w.allowNull);
+  for (const w of writes) checkRegion(s, env, w.r, w.size, 'write', rule.name, w.allowNull, w.written);
   let r0: Reg;
   const nullId = pc + 1;
   switch (rule.ret) {

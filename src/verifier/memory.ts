@@ -2,7 +2,7 @@
 
 import { type Itv, constNum, itv, normalize, sRange, topNum, uRange, showItv, unsignedTop } from './domain/interval.js';
 import {
-  type Reg, type State, NO_END, T, TOP, has, roomOf, joinReg, numberReg, pointerReg, pktTotal, STACK_NUMBER, STACK_OTHER, STACK_UNINIT,
+  type Reg, type State, NO_END, POINTER_TYPES, T, TOP, has, roomOf, joinReg, numberReg, pointerReg, pktTotal, STACK_NUMBER, STACK_OTHER, STACK_UNINIT,
   only, showReg,
 } from './domain/state.js';
 import { fail } from './errors.js';
@@ -29,6 +29,30 @@ export interface MemEnv {
    * pointer whole. Off for PREVAIL's suite, whose platform has 64-bit pointers.
    */
   readonly addresses32?: boolean;
+}
+
+/**
+ * Whether every address pointer `reg` may hold is a byte of its object: then the address is below
+ * 2^32 (ebpf-ts addresses are 32-bit linear-memory offsets) and a 32-bit move leaves it unchanged.
+ * A pointer past its object (data + V with V up to 2^32, say) may wrap when truncated.
+ */
+export function insideObject(s: State, env: MemEnv, reg: Reg): boolean {
+  if (!only(reg, POINTER_TYPES)) return false;
+  const within = (x: Itv, lo: bigint, hi: bigint): boolean => x.lo >= lo && x.hi < hi;
+  if (has(reg, T.ctx) && !within(reg.ctx, 0n, BigInt(env.rules.context.size))) return false;
+  if (has(reg, T.stack) && !within(reg.stack, 0n, BigInt(env.stackSize))) return false;
+  if (has(reg, T.packet)) {
+    const off = pktTotal(s, reg);
+    const ok = reg.pktBase === 'data' ? within(off, -s.metaLo, s.pktLo)
+      : reg.pktBase === 'end' ? within(off, -(s.pktLo + s.metaLo), 0n)
+        : reg.pktBase === 'meta' ? within(off, 0n, s.metaLo + s.pktLo) : false;
+    if (!ok) return false;
+  }
+  // A possibly-null pointer is 0 or the pointer: at its start either way.
+  const nullOrStart = (x: Itv): boolean => x.lo === 0n && x.hi === 0n;
+  if (has(reg, T.shared) && !(reg.nullable ? nullOrStart(reg.shared) : reg.shared.lo >= 0n && roomOf(reg) >= 1n)) return false;
+  if (has(reg, T.alloc_mem) && (reg.allocSize < 0n || !(reg.nullable ? nullOrStart(reg.alloc) : within(reg.alloc, 0n, reg.allocSize)))) return false;
+  return true;
 }
 
 export type AccessKind = 'read' | 'write';

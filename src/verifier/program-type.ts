@@ -33,6 +33,14 @@ export interface HelperRule {
   readonly callback?: 'loop' | 'for_each_map_elem';
   /** The register (1-5) holding the size of every memory argument (memcpy's r3); default: the next argument. */
   readonly sizeRegister?: number;
+  /**
+   * What the helper writes into its ptr_to_uninit_* buffer on every outcome, errors included:
+   * only that is initialised afterwards. Default: the whole buffer (a map value, or as many bytes
+   * as its size argument's smallest value). 'nothing': it may write nothing (an empty queue, a
+   * failed copy). `{ size, ifAtMost }`: the size in register `size`, when that is proven to be at
+   * most the size in register `ifAtMost` (memcpy_s fails, writing nothing, otherwise).
+   */
+  readonly writes?: 'nothing' | { readonly size: number; readonly ifAtMost: number };
 }
 
 export type ContextFieldKind = 'scalar' | 'packet' | 'packet_end' | 'packet_meta';

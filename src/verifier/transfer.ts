@@ -10,11 +10,11 @@ import {
 } from './domain/interval.js';
 import {
   type MapInfo, type Reg, type State, NO_END, POINTER_TYPES, T, UNINIT, dropPktVar, forgetDelta, has, numberReg,
-  linkCopies, mapValues, only, pktTotal, roomOf, recycleEqId, withLowBits, pointerReg, refineCopies, retirePktVar, shiftDelta, showReg,
+  linkCopies, mapValues, only, packetAddressExact, pktTotal, roomOf, recycleEqId, withLowBits, pointerReg, refineCopies, retirePktVar, shiftDelta, showReg,
 } from './domain/state.js';
 import { codeAddress } from './cfg.js';
 import { fail } from './errors.js';
-import { type MemEnv, access, requireInit } from './memory.js';
+import { type MemEnv, access, insideObject, requireInit } from './memory.js';
 
 export interface MapRef {
   readonly kind: 'map' | 'map-value';
@@ -69,14 +69,18 @@ export function alu(s: State, insn: Instruction, env: Env): void {
   }
   if (spec.op === 'mov' || spec.op.startsWith('movsx')) {
     const src = requireInit(s, insn.src);
-    if (spec.op === 'mov' && bits === 32 && env.addresses32 === true && only(src, POINTER_TYPES)) {
-      // ebpf-ts addresses are 32-bit (DESIGN.md's memory model): the move keeps the pointer whole.
+    if (spec.op === 'mov' && bits === 32 && env.addresses32 === true && insideObject(s, env, src)) {
+      // ebpf-ts addresses are 32-bit (DESIGN.md's memory model): the address of a byte of an
+      // object is below 2^32, so the move keeps the pointer whole.
       setReg(s, d, { ...src, eqId: 0 });
       forgetDelta(s, d);
       return;
     }
     if (!only(src, T.number)) {
-      if (!leaksAllowed(env, src)) fail('invalid-pointer-arithmetic', `a ${bits}-bit move of a pointer (r${insn.src} is ${showReg(src)})`);
+      if (!leaksAllowed(env, src)) {
+        const why = env.addresses32 === true && only(src, POINTER_TYPES) ? ': only a pointer proven to point inside its object keeps its address in 32 bits' : '';
+        fail('invalid-pointer-arithmetic', `a ${bits}-bit move of a pointer (r${insn.src} is ${showReg(src)})${why}`);
+      }
       // The low bits of an address: some number.
       setReg(s, d, numberReg(bits === 32 ? unsignedTop(32) : topNum(64)));
       forgetDelta(s, d);
@@ -375,6 +379,7 @@ export function atomic(s: State, insn: Instruction, env: Env): void {
   if (!only(src, T.number)) fail('pointer-leak', `atomic operand r${insn.src} must be a number (${showReg(src)})`);
   const base = requireInit(s, insn.dst);
   if (has(base, T.ctx | T.packet)) fail('invalid-memory-access', `atomic operations need stack or map-value memory (r${insn.dst} is ${showReg(base)})`);
+  checkAtomicAlignment(base, insn, width);
   const old = access(s, env, insn.dst, insn.offset, width, 'read');
   if (!only(old, T.number)) fail('uninitialized-stack', `atomic operation on memory that does not hold a number (${showReg(old)})`);
   const bits = width * 8;
@@ -388,6 +393,21 @@ export function atomic(s: State, insn: Instruction, env: Env): void {
   } else if (insn.spec.op.startsWith('atomic_fetch') || insn.spec.op === 'atomic_xchg') {
     setReg(s, insn.src, fetched);
     forgetDelta(s, insn.src);
+  }
+}
+
+/**
+ * Atomic operations need natural alignment (WebAssembly's atomics trap otherwise, as some CPUs
+ * do). Stack frames, map values and ring-buffer records start 8-byte aligned, so an offset that
+ * is a known multiple of the width gives an aligned address.
+ */
+function checkAtomicAlignment(base: Reg, insn: Instruction, width: number): void {
+  const w = BigInt(width);
+  for (const [t, off] of [[T.stack, base.stack], [T.shared, base.shared], [T.alloc_mem, base.alloc]] as const) {
+    if (!has(base, t)) continue;
+    const lo = off.lo + BigInt(insn.offset);
+    if (!isConst(off)) fail('misaligned-access', `a ${width}-byte atomic operation at a variable offset ${off.lo === off.hi ? off.lo : `[${lo}, ${off.hi + BigInt(insn.offset)}]`}: its alignment is not proven (r${insn.dst} is ${showReg(base)})`);
+    if (((lo % w) + w) % w !== 0n) fail('misaligned-access', `a ${width}-byte atomic operation at offset ${lo} is not ${width}-byte aligned (r${insn.dst} is ${showReg(base)})`);
   }
 }
 
@@ -511,7 +531,11 @@ export function assume(s: State, insn: Instruction, taken: boolean, allowPointer
     fail('invalid-pointer-comparison', `${text}: compares a pointer with a number (${showReg(a)} and ${showReg(b)})`);
   }
   if (!isImm && insn.spec.op !== 'jset' && bits === 64) {
-    if (only(a, T.packet) && only(b, T.packet)) return packetRefine(s, a, b, rel, insn);
+    if (only(a, T.packet) && only(b, T.packet)) {
+      // The machine compares the registers' 64-bit values: only where both are the exact
+      // addresses (no wrap-around below 0) does the order of the offsets say which edge runs.
+      return packetAddressExact(s, a) && packetAddressExact(s, b) ? packetRefine(s, a, b, rel, insn) : s;
+    }
     if (only(a, T.stack) && only(b, T.stack)) {
       checkStackPointer(a, insn.dst);
       checkStackPointer(b, insn.src);

@@ -7,9 +7,9 @@
 
 import type { Instruction } from '../../isa/instruction.js';
 import { type Itv, S64_MAX, S64_MIN } from './interval.js';
-import { type Reg, type State, T, only, pktTotal } from './state.js';
+import { type Reg, type State, T, only, packetAddressExact, pktTotal } from './state.js';
 import {
-  type Zone, PKT, REGS, ZERO, N, addConstraint, addVar, bound, close, copyVar, forget, shiftVar, toBound,
+  type Zone, PKT, REGS, ZERO, N, addConstraint, addVar, bound, close, copyVar, forget, newZone, shiftVar, toBound,
 } from './zone.js';
 
 type Kind = 'num' | 'data' | 'end';
@@ -29,7 +29,19 @@ function rangeOf(s: State, r: Reg, kind: Kind): Itv {
 const lo = (x: bigint): number => toBound(x) ?? -Infinity;
 const hi = (x: bigint): number => toBound(x) ?? Infinity;
 
-/** What an ALU instruction's operands were, taken before it runs. */
+/**
+ * The values a variable may have, as the machine sees them: a data_end pointer's offset from
+ * data, not from data_end (its range alone is relative to the packet size).
+ */
+function absoluteRangeOf(s: State, r: Reg, kind: Kind): Itv {
+  const x = rangeOf(s, r, kind);
+  return kind === 'end' ? { lo: s.pktLo + x.lo, hi: s.pktHi + x.hi } : x;
+}
+
+/**
+ * What an ALU instruction's operands were, taken before it runs. The ranges are absolute (see
+ * absoluteRangeOf): they decide whether the operation may wrap.
+ */
 export interface AluBefore {
   readonly dst: Kind | undefined;
   readonly dstRange: Itv;
@@ -46,8 +58,8 @@ export function beforeAlu(s: State, insn: Instruction): AluBefore {
   const sr = reg ? s.regs[insn.src] : undefined;
   const sk = sr === undefined ? undefined : kindOf(sr);
   return {
-    dst: dk, dstRange: dk === undefined ? NONE : rangeOf(s, d, dk),
-    src: sk, srcRange: sk === undefined || sr === undefined ? NONE : rangeOf(s, sr, sk),
+    dst: dk, dstRange: dk === undefined ? NONE : absoluteRangeOf(s, d, dk),
+    src: sk, srcRange: sk === undefined || sr === undefined ? NONE : absoluteRangeOf(s, sr, sk),
   };
 }
 
@@ -184,20 +196,30 @@ export function assumeRelation(s: State, insn: Instruction, rel: Rel): boolean {
     // Where the comparison's reading of the values agrees with their signed 64-bit values.
     const fits = (x: Itv): boolean => (bits === 64 ? (signed ? true : x.lo >= 0n) : x.lo >= 0n && x.hi < 1n << 31n);
     if (!fits(ra) || !fits(rb)) return true;
-  } else if (signed || bits !== 64) {
+  } else if (signed || bits !== 64 || !packetAddressExact(s, s.regs[a]) || !packetAddressExact(s, s.regs[bv])) {
+    // Pointers are ordered by the unsigned 64-bit comparison of their addresses, which agrees
+    // with the order of their offsets only where neither address wraps.
     return true;
   }
   // x_a - x_b <= c facts, with the immediate folded into c.
   const k = bv === ZERO ? toBound(imm) : 0;
   if (k === undefined) return true;
+  let feasible: boolean;
   switch (rel) {
-    case 'jle': case 'jsle': return addConstraint(z, a, bv, k);
-    case 'jlt': case 'jslt': return addConstraint(z, a, bv, k - 1);
-    case 'jge': case 'jsge': return addConstraint(z, bv, a, -k);
-    case 'jgt': case 'jsgt': return addConstraint(z, bv, a, -k - 1);
-    case 'jeq': return addConstraint(z, a, bv, k) && addConstraint(z, bv, a, -k);
+    case 'jle': case 'jsle': feasible = addConstraint(z, a, bv, k); break;
+    case 'jlt': case 'jslt': feasible = addConstraint(z, a, bv, k - 1); break;
+    case 'jge': case 'jsge': feasible = addConstraint(z, bv, a, -k); break;
+    case 'jgt': case 'jsgt': feasible = addConstraint(z, bv, a, -k - 1); break;
+    case 'jeq': feasible = addConstraint(z, a, bv, k) && addConstraint(z, bv, a, -k); break;
     default: return true;
   }
+  if (feasible) return true;
+  // The zone says this edge cannot be taken. That is a proof only if the state before the edge
+  // was itself consistent (the zone agrees with the intervals); otherwise the zone's facts are
+  // dropped and the edge is analysed with what the intervals say.
+  if (close(unaryFactsInto(s, z.slice()))) return false;
+  s.zone = withUnaryFacts({ ...s, zone: newZone() });
+  return true;
 }
 
 /** The largest c the zone proves for (register r's offset) - packet_size <= c. */
@@ -210,9 +232,20 @@ export function belowZero(s: State, r: number): number {
   return bound(s.zone, ZERO, r);
 }
 
-/** A copy of the zone with every interval and packet-size bound written in, closed. */
+/**
+ * A copy of the zone with every interval and packet-size bound written in, closed. When the two
+ * contradict each other, the relations are not trusted (a contradiction is never taken as a
+ * proof of anything): only what the intervals say is kept.
+ */
 export function withUnaryFacts(s: State): Zone {
-  const z = s.zone.slice();
+  const z = unaryFactsInto(s, s.zone.slice());
+  if (close(z)) return z;
+  const fresh = unaryFactsInto(s, newZone());
+  close(fresh);
+  return fresh;
+}
+
+function unaryFactsInto(s: State, z: Zone): Zone {
   const tighten = (i: number, j: number, c: number): void => {
     if (c < z[i * N + j]) z[i * N + j] = c;
   };
@@ -230,6 +263,5 @@ export function withUnaryFacts(s: State): Zone {
   }
   tighten(PKT, ZERO, hi(s.pktHi));
   tighten(ZERO, PKT, -lo(s.pktLo));
-  close(z);
   return z;
 }

@@ -343,6 +343,25 @@ export function pktTotal(s: State, r: Reg): Itv {
   return itv(v.range.lo + r.pkt.lo, v.range.hi + r.pkt.hi);
 }
 
+/**
+ * Whether the machine value of packet pointer `r` is its exact address: data + offset (or
+ * data_end + offset, data_meta + offset) with no 64-bit wrap-around. The analysis knows offsets as
+ * exact integers, but the register holds (base address + offset) mod 2^64: an offset below the
+ * memory known to precede its base could reach below address 0 and wrap to a huge value. Bases
+ * are 32-bit addresses, so offsets up to 2^32 past them cannot wrap at the top.
+ */
+export function packetAddressExact(s: State, r: Reg): boolean {
+  if (!only(r, T.packet)) return false;
+  const off = pktTotal(s, r);
+  const TOP_ROOM = 1n << 32n;
+  switch (r.pktBase) {
+    case 'data': return off.lo >= -s.metaLo && off.hi <= TOP_ROOM;
+    case 'end': return off.lo >= -(s.pktLo + s.metaLo) && off.hi <= TOP_ROOM;
+    case 'meta': return off.lo >= 0n && off.hi <= TOP_ROOM;
+    default: return false;
+  }
+}
+
 /** The same pointer without its link to a packet variable. */
 export function dropPktVar(s: State, r: Reg): Reg {
   return r.pktVar === 0 || !has(r, T.packet) ? r : { ...r, pkt: pktTotal(s, r), pktVar: 0 };
