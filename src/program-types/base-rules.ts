@@ -183,5 +183,6 @@ export const GENERIC: ProgramTypeRules = {
   helpers: new Map([...PORTABLE_HELPERS].map(([k, { mapTypes: _unused, ...h }]) => [k, h])),
   checkReturn: true,
   misalignedContext: true,
+  misalignedAtomics: true,
   checkReleased: false,
 };

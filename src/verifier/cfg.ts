@@ -5,6 +5,7 @@
 import type { Instruction } from '../isa/instruction.js';
 import { callTarget, jumpTarget } from '../isa/instruction.js';
 import { LddwSrc } from '../isa/opcodes.js';
+import type { Budget } from './budget.js';
 import { Violation } from './errors.js';
 
 export interface Cfg {
@@ -39,17 +40,67 @@ export function codeAddress(insn: Instruction, targets?: ReadonlyMap<number, num
   return targets?.get(insn.pc) ?? insn.pc + 1 + insn.imm;
 }
 
-export function buildCfg(insns: readonly Instruction[], assumes: AssumeEdges, funcTargets?: ReadonlyMap<number, number>): Cfg {
-  const byPc = new Map<number, Instruction>();
+/**
+ * A read-only map from pc to a value, kept in an array indexed by pc: the analysis looks things
+ * up by pc millions of times, and a million-instruction program would make a Map slow to build.
+ * `absent` says which stored values mean "no entry".
+ */
+class PcMap<V> implements ReadonlyMap<number, V> {
+  private count = -1;
+  constructor(private readonly at: ArrayLike<V | undefined>, private readonly absent: (v: V) => boolean = () => false) {}
+  get(pc: number): V | undefined {
+    const v = this.at[pc];
+    return v === undefined || this.absent(v) ? undefined : v;
+  }
+  has(pc: number): boolean {
+    return this.get(pc) !== undefined;
+  }
+  get size(): number {
+    if (this.count < 0) {
+      this.count = 0;
+      for (const _ of this.keys()) this.count++;
+    }
+    return this.count;
+  }
+  *entries(): MapIterator<[number, V]> {
+    for (let pc = 0; pc < this.at.length; pc++) {
+      const v = this.get(pc);
+      if (v !== undefined) yield [pc, v];
+    }
+  }
+  *keys(): MapIterator<number> {
+    for (const [pc] of this.entries()) yield pc;
+  }
+  *values(): MapIterator<V> {
+    for (const [, v] of this.entries()) yield v;
+  }
+  [Symbol.iterator](): MapIterator<[number, V]> {
+    return this.entries();
+  }
+  forEach(f: (value: V, key: number, map: ReadonlyMap<number, V>) => void): void {
+    for (const [pc, v] of this.entries()) f(v, pc, this);
+  }
+}
+
+const NO_SUCCESSORS: readonly number[] = [];
+
+/**
+ * Builds the CFG in time linear in the program (the budget, when given, is looked at as it goes:
+ * this runs on programs of any size before the analysis does).
+ */
+export function buildCfg(insns: readonly Instruction[], assumes: AssumeEdges, funcTargets?: ReadonlyMap<number, number>, budget?: Budget): Cfg {
   let end = 0;
   for (const insn of insns) {
-    byPc.set(insn.pc, insn);
+    if (!Number.isSafeInteger(insn.pc) || insn.pc < 0) throw new Violation('invalid-jump', `instruction pc ${insn.pc} is not a slot index`);
     end = Math.max(end, insn.pc + insn.spec.slots);
   }
-  const valid = (pc: number): boolean => byPc.has(pc) || pc === end;
-  const succ = new Map<number, number[]>();
+  const insnAt: (Instruction | undefined)[] = new Array<Instruction | undefined>(end + 1).fill(undefined);
+  for (const insn of insns) insnAt[insn.pc] = insn;
+  const valid = (pc: number): boolean => pc === end || (pc >= 0 && pc < end && insnAt[pc] !== undefined);
+  const succAt: (readonly number[] | undefined)[] = new Array<readonly number[] | undefined>(end + 1).fill(undefined);
   const functionEntries = new Set<number>([insns[0]?.pc ?? 0]);
   for (const insn of insns) {
+    budget?.tick('building the control-flow graph', insn.pc);
     const next = insn.pc + insn.spec.slots;
     const out: number[] = [];
     const form = insn.spec.form;
@@ -67,51 +118,60 @@ export function buildCfg(insns: readonly Instruction[], assumes: AssumeEdges, fu
     if (form === 'lddw' && insn.src === LddwSrc.CODE_ADDR) {
       // A callback: analysed from its helper's call site, but its loops need their heads found.
       const t = codeAddress(insn, funcTargets);
-      if (!byPc.has(t)) throw new Violation('invalid-jump', `the function pointer at ${insn.pc} targets ${t}, which is not the start of an instruction`, insn.pc);
+      if (!valid(t) || t === end) throw new Violation('invalid-jump', `the function pointer at ${insn.pc} targets ${t}, which is not the start of an instruction`, insn.pc);
       functionEntries.add(t);
     }
     if (form === 'call-local') {
       const t = callTarget(insn);
-      if (!byPc.has(t)) throw new Violation('invalid-jump', `the local call at ${insn.pc} targets ${t}, which is not the start of an instruction`, insn.pc);
+      if (!valid(t) || t === end) throw new Violation('invalid-jump', `the local call at ${insn.pc} targets ${t}, which is not the start of an instruction`, insn.pc);
       functionEntries.add(t);
     }
     for (const t of out) {
       if (!valid(t)) throw new Violation('invalid-jump', `the jump at ${insn.pc} targets ${t}, which is not the start of an instruction`, insn.pc);
     }
-    succ.set(insn.pc, [...new Set(out)]);
+    succAt[insn.pc] = out.length === 2 && out[0] === out[1] ? [out[0]] : out.length === 0 ? NO_SUCCESSORS : out;
   }
   // Iterative DFS from every function entry: edges to a node on the stack are back edges.
   const loopHeads = new Set<number>();
   const backEdges = new Set<string>();
-  const post: number[] = [];
-  const state = new Map<number, 1 | 2>();
+  const post = new Int32Array(end + 1);
+  let posts = 0;
+  const state = new Uint8Array(end + 1); // 0 unseen, 1 on the stack, 2 done
+  const stackPc = new Int32Array(end + 1);
+  const stackEdge = new Int32Array(end + 1);
   for (const entry of functionEntries) {
-    if (state.has(entry)) continue;
-    const stack: [number, number][] = [[entry, 0]];
-    state.set(entry, 1);
-    while (stack.length > 0) {
-      const top = stack[stack.length - 1];
-      const out = succ.get(top[0]) ?? [];
-      if (top[1] < out.length) {
-        const t = out[top[1]++];
-        const st = state.get(t);
-        if (st === 1) {
+    if (state[entry] !== 0) continue;
+    let depth = 0;
+    stackPc[depth] = entry;
+    stackEdge[depth++] = 0;
+    state[entry] = 1;
+    while (depth > 0) {
+      budget?.tick('ordering the control-flow graph', stackPc[depth - 1]);
+      const pc = stackPc[depth - 1];
+      const out = succAt[pc] ?? NO_SUCCESSORS;
+      if (stackEdge[depth - 1] < out.length) {
+        const t = out[stackEdge[depth - 1]++];
+        if (state[t] === 1) {
           loopHeads.add(t);
-          backEdges.add(`${top[0]}>${t}`);
-        } else if (st === undefined) {
-          state.set(t, 1);
-          stack.push([t, 0]);
+          backEdges.add(`${pc}>${t}`);
+        } else if (state[t] === 0) {
+          state[t] = 1;
+          stackPc[depth] = t;
+          stackEdge[depth++] = 0;
         }
       } else {
-        state.set(top[0], 2);
-        post.push(top[0]);
-        stack.pop();
+        state[pc] = 2;
+        post[posts++] = pc;
+        depth--;
       }
     }
   }
-  const order = new Map<number, number>();
-  post.reverse().forEach((pc, i) => order.set(pc, i));
-  return { byPc, end, succ, loopHeads, backEdges, order, functionEntries, branchLive: branchLiveness(insns, succ) };
+  const orderAt = new Int32Array(end + 1).fill(-1);
+  for (let i = 0; i < posts; i++) orderAt[post[posts - 1 - i]] = i;
+  return {
+    byPc: new PcMap(insnAt), end, succ: new PcMap(succAt), loopHeads, backEdges, order: new PcMap(orderAt, (i) => i < 0), functionEntries,
+    branchLive: new PcMap(branchLiveness(insnAt, succAt, budget), (mask) => mask === 0),
+  };
 }
 
 /**
@@ -119,7 +179,7 @@ export function buildCfg(insns: readonly Instruction[], assumes: AssumeEdges, fu
  * passed to a helper, given those (`out`) after it: tested registers and helper arguments, and
  * the operands of arithmetic that computes such a value (a flag shifted before its test counts).
  */
-function liveBefore(insn: Instruction, out: number): number {
+export function liveBefore(insn: Instruction, out: number): number {
   const bit = (r: number): number => 1 << r;
   const d = bit(insn.dst);
   switch (insn.spec.form) {
@@ -143,18 +203,47 @@ function liveBefore(insn: Instruction, out: number): number {
   }
 }
 
-function branchLiveness(insns: readonly Instruction[], succ: ReadonlyMap<number, readonly number[]>): Map<number, number> {
-  const live = new Map<number, number>();
-  for (let changed = true; changed;) {
-    changed = false;
-    for (let k = insns.length - 1; k >= 0; k--) {
-      const pc = insns[k].pc;
-      let out = 0;
-      for (const t of succ.get(pc) ?? []) out |= live.get(t) ?? 0;
-      const value = liveBefore(insns[k], out);
-      if (value !== (live.get(pc) ?? 0)) {
-        live.set(pc, value);
-        changed = true;
+/**
+ * `liveBefore` to its least fixpoint over the CFG. A worklist: a pc is looked at again only when
+ * the mask of one of its successors grew. Masks only grow (liveBefore is monotone) and have at
+ * most 16 bits, so each pc changes a bounded number of times and the whole takes time linear in
+ * the number of edges, whatever the loop structure (repeating whole-program passes until nothing
+ * changes took one pass per interleaved loop: quadratic).
+ */
+function branchLiveness(insnAt: readonly (Instruction | undefined)[], succAt: readonly (readonly number[] | undefined)[], budget?: Budget): Int32Array {
+  const size = insnAt.length;
+  // Predecessors, packed: those of pc are from[predStart[pc]] .. from[predStart[pc + 1] - 1].
+  const predStart = new Int32Array(size + 1);
+  for (let pc = 0; pc < size; pc++) for (const t of succAt[pc] ?? NO_SUCCESSORS) predStart[t + 1]++;
+  for (let pc = 0; pc < size; pc++) predStart[pc + 1] += predStart[pc];
+  const from = new Int32Array(predStart[size]);
+  const fill = predStart.slice(0, size);
+  for (let pc = 0; pc < size; pc++) for (const t of succAt[pc] ?? NO_SUCCESSORS) from[fill[t]++] = pc;
+  const live = new Int32Array(size);
+  // Every instruction once, the last first (the order a backward pass would take), then the
+  // predecessors of whatever changed.
+  const work = new Int32Array(size);
+  const queued = new Uint8Array(size);
+  let top = 0;
+  for (let pc = 0; pc < size; pc++) {
+    if (insnAt[pc] === undefined) continue;
+    work[top++] = pc;
+    queued[pc] = 1;
+  }
+  while (top > 0) {
+    const pc = work[--top];
+    queued[pc] = 0;
+    budget?.tick('computing branch liveness', pc);
+    let out = 0;
+    for (const t of succAt[pc] ?? NO_SUCCESSORS) out |= live[t];
+    const value = liveBefore(insnAt[pc] as Instruction, out);
+    if (value === live[pc]) continue;
+    live[pc] = value;
+    for (let k = predStart[pc]; k < predStart[pc + 1]; k++) {
+      const p = from[k];
+      if (queued[p] === 0) {
+        queued[p] = 1;
+        work[top++] = p;
       }
     }
   }

@@ -353,7 +353,7 @@ function run(program: VerifierInput, options: VerifierOptions): VerificationRepo
     const keep = options.verbose === true || cfg.loopHeads.has(node.pc) || callbackEntries.has(node.key);
     const s = keep ? cloneState(node.state) : node.state;
     if (!keep) node.state = undefined as unknown as State;
-    if (termination && cfg.loopHeads.has(node.pc)) s.deltas.set(node.key, Array.from({ length: 11 }, () => itv(0n)));
+    if (termination && cfg.loopHeads.has(node.pc)) s.deltas.set(node.key, Array.from({ length: 11 }, (_, r) => ({ from: r, by: itv(0n) })));
     try {
       step(node, s);
     } catch (e) {
@@ -586,7 +586,9 @@ function rankLoop(head: string, headState: State, backs: State[]): { iterations:
       let worst = 0n;
       let ok = true;
       for (const b of backs) {
-        const d = b.deltas.get(head)?.[r];
+        // Only the register's own progress counts, not a copy of another's (B9: `r1 = r2; r1 += 1`).
+        const delta = b.deltas.get(head)?.[r];
+        const d = delta?.from === r ? delta.by : undefined;
         const v = measure(b.regs[r]);
         if (d === undefined || v === undefined) {
           ok = false;

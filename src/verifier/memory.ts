@@ -32,13 +32,14 @@ export interface MemEnv {
 }
 
 /**
- * Whether every address pointer `reg` may hold is a byte of its object: then the address is below
- * 2^32 (ebpf-ts addresses are 32-bit linear-memory offsets) and a 32-bit move leaves it unchanged.
- * A pointer past its object (data + V with V up to 2^32, say) may wrap when truncated.
+ * Whether every address pointer `reg` may hold lies within its object or just past its end: then
+ * the address is below 2^32 (ebpf-ts addresses are 32-bit linear-memory offsets, and no object
+ * ends at 2^32: LinearMemory.alloc) and a 32-bit move leaves it unchanged. A pointer further away
+ * (data + V with V up to 2^32, say) may wrap when truncated.
  */
 export function insideObject(s: State, env: MemEnv, reg: Reg): boolean {
   if (!only(reg, POINTER_TYPES)) return false;
-  const within = (x: Itv, lo: bigint, hi: bigint): boolean => x.lo >= lo && x.hi < hi;
+  const within = (x: Itv, lo: bigint, hi: bigint): boolean => x.lo >= lo && x.hi <= hi;
   if (has(reg, T.ctx) && !within(reg.ctx, 0n, BigInt(env.rules.context.size))) return false;
   if (has(reg, T.stack) && !within(reg.stack, 0n, BigInt(env.stackSize))) return false;
   if (has(reg, T.packet)) {
@@ -50,7 +51,7 @@ export function insideObject(s: State, env: MemEnv, reg: Reg): boolean {
   }
   // A possibly-null pointer is 0 or the pointer: at its start either way.
   const nullOrStart = (x: Itv): boolean => x.lo === 0n && x.hi === 0n;
-  if (has(reg, T.shared) && !(reg.nullable ? nullOrStart(reg.shared) : reg.shared.lo >= 0n && roomOf(reg) >= 1n)) return false;
+  if (has(reg, T.shared) && !(reg.nullable ? nullOrStart(reg.shared) : reg.shared.lo >= 0n && roomOf(reg) >= 0n)) return false;
   if (has(reg, T.alloc_mem) && (reg.allocSize < 0n || !(reg.nullable ? nullOrStart(reg.alloc) : within(reg.alloc, 0n, reg.allocSize)))) return false;
   return true;
 }

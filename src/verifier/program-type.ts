@@ -63,6 +63,11 @@ export interface ProgramTypeRules {
   /** Context accesses need not start at a multiple of their size (PREVAIL's test platform). */
   readonly misalignedContext?: boolean;
   /**
+   * Atomic operations need no natural alignment (PREVAIL's test platform). Never on ebpf-ts' own
+   * types: WebAssembly's atomics trap on a misaligned address.
+   */
+  readonly misalignedAtomics?: boolean;
+  /**
    * Whether exits (and tail calls) while a ring-buffer reservation may be held are errors. Only
    * PREVAIL's generic test platform, which does not track references, turns this off.
    */

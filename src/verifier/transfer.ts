@@ -379,7 +379,7 @@ export function atomic(s: State, insn: Instruction, env: Env): void {
   if (!only(src, T.number)) fail('pointer-leak', `atomic operand r${insn.src} must be a number (${showReg(src)})`);
   const base = requireInit(s, insn.dst);
   if (has(base, T.ctx | T.packet)) fail('invalid-memory-access', `atomic operations need stack or map-value memory (r${insn.dst} is ${showReg(base)})`);
-  checkAtomicAlignment(base, insn, width);
+  if (env.rules.misalignedAtomics !== true) checkAtomicAlignment(base, insn, width);
   const old = access(s, env, insn.dst, insn.offset, width, 'read');
   if (!only(old, T.number)) fail('uninitialized-stack', `atomic operation on memory that does not hold a number (${showReg(old)})`);
   const bits = width * 8;

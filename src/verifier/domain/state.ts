@@ -316,9 +316,19 @@ export interface Frame {
   readonly saved: readonly Reg[];
   readonly frameTop: bigint;
   /** Loop deltas of the caller at the call (r6-r10 keep theirs across the call). */
-  readonly deltas: ReadonlyMap<string, readonly (Itv | undefined)[]>;
+  readonly deltas: ReadonlyMap<string, readonly (Delta | undefined)[]>;
   /** A callback's frame: r1-r5 it gets on each run (the helper may run it again). */
   readonly args?: readonly Reg[];
+}
+
+/**
+ * How far a register moved since a loop head: its value now is `from`'s value at the head plus
+ * `by` (a copy `r1 = r2` takes r2's origin; only a register whose origin is itself counts loop
+ * passes).
+ */
+export interface Delta {
+  readonly from: number;
+  readonly by: Itv;
 }
 
 export interface PacketVar {
@@ -392,7 +402,7 @@ export interface State {
   /** Variable packet offsets: possible values and the largest k proven to satisfy V + k <= packet_size. */
   pktVars: Map<number, PacketVar>;
   /** For each loop head on the current path: how far each register moved since the head. */
-  deltas: Map<string, (Itv | undefined)[]>;
+  deltas: Map<string, (Delta | undefined)[]>;
   /**
    * Acquired references that may still be held (ring-buffer reservations, by the nullId of the
    * pointer the reserving call returned). Each must be submitted or discarded before the exit.
@@ -421,16 +431,17 @@ export function cloneState(s: State): State {
 }
 
 function joinDeltas(
-  a: ReadonlyMap<string, readonly (Itv | undefined)[]>, b: ReadonlyMap<string, readonly (Itv | undefined)[]>, w: boolean,
-): Map<string, (Itv | undefined)[]> {
-  const deltas = new Map<string, (Itv | undefined)[]>();
+  a: ReadonlyMap<string, readonly (Delta | undefined)[]>, b: ReadonlyMap<string, readonly (Delta | undefined)[]>, w: boolean,
+): Map<string, (Delta | undefined)[]> {
+  const deltas = new Map<string, (Delta | undefined)[]>();
   for (const [head, da] of a) {
     const db = b.get(head);
     if (db === undefined) continue;
     deltas.set(head, da.map((x, i) => {
       const y = db[i];
-      if (x === undefined || y === undefined) return undefined;
-      return w ? (eqItv(x, y) ? x : undefined) : hull(x, y);
+      if (x === undefined || y === undefined || x.from !== y.from) return undefined;
+      if (w) return eqItv(x.by, y.by) ? x : undefined;
+      return { from: x.from, by: hull(x.by, y.by) };
     }));
   }
   return deltas;
@@ -547,7 +558,7 @@ export function eqState(a: State, b: State): boolean {
   return true;
 }
 
-function eqDeltas(a: ReadonlyMap<string, readonly (Itv | undefined)[]>, b: ReadonlyMap<string, readonly (Itv | undefined)[]>): boolean {
+function eqDeltas(a: ReadonlyMap<string, readonly (Delta | undefined)[]>, b: ReadonlyMap<string, readonly (Delta | undefined)[]>): boolean {
   if (a.size !== b.size) return false;
   for (const [head, da] of a) {
     const db = b.get(head);
@@ -555,7 +566,11 @@ function eqDeltas(a: ReadonlyMap<string, readonly (Itv | undefined)[]>, b: Reado
     for (let i = 0; i < da.length; i++) {
       const x = da[i];
       const y = db[i];
-      if ((x === undefined) !== (y === undefined) || (x !== undefined && y !== undefined && !eqItv(x, y))) return false;
+      if (x === undefined || y === undefined) {
+        if (x !== y) return false;
+      } else if (x.from !== y.from || !eqItv(x.by, y.by)) {
+        return false;
+      }
     }
   }
   return true;
@@ -610,11 +625,15 @@ export function forgetDelta(s: State, reg: number): void {
   }
 }
 
+/**
+ * Register `reg` now holds the value `from` (default: itself) held, moved by `by`: it keeps that
+ * register's origin at each loop head.
+ */
 export function shiftDelta(s: State, reg: number, by: Itv | undefined, from?: number): void {
   for (const [head, d] of s.deltas) {
     const base = d[from ?? reg];
     const copy = d.slice();
-    copy[reg] = base === undefined || by === undefined ? undefined : itv(base.lo + by.lo, base.hi + by.hi);
+    copy[reg] = base === undefined || by === undefined ? undefined : { from: base.from, by: itv(base.by.lo + by.lo, base.by.hi + by.hi) };
     s.deltas.set(head, copy);
   }
 }
