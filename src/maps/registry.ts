@@ -65,6 +65,8 @@ export class MapRegistry {
   readonly perfBufferSize: number;
   /** Set by the runtime: whether a program id exists (PROG_ARRAY updates are checked with it). */
   programExists?: (id: number) => boolean;
+  /** Set by the runtime: a program's kind (type and ABI), which PROG_ARRAY slots must share. */
+  programKind?: (id: number) => string | undefined;
   private readonly ids = new Map<number, BpfMap>();
   private readonly addresses = new Map<number, BpfMap>();
   private nextId = 1;

@@ -135,6 +135,7 @@ export const LINUX_SOCKET_FILTER: ProgramTypeRules = {
   context: skBuff([8, 32, ...CB], false),
   helpers: SKB_HELPERS,
   checkReturn: true,
+  legacyPacketLoads: true,
 };
 
 /**
@@ -155,6 +156,7 @@ export const LINUX_SCHED_CLS: ProgramTypeRules = {
   context: skBuff([8, 12, 32, 44, ...CB, 72, 152], true),
   helpers: SKB_HELPERS,
   checkReturn: true,
+  legacyPacketLoads: true,
 };
 
 export const EFW_XDP: ProgramTypeRules = {
@@ -184,5 +186,6 @@ export const GENERIC: ProgramTypeRules = {
   checkReturn: true,
   misalignedContext: true,
   misalignedAtomics: true,
+  legacyPacketLoads: true,
   checkReleased: false,
 };

@@ -122,12 +122,16 @@ const withBuiltins = (helpers: ReadonlyMap<number, HelperRule>): ReadonlyMap<num
 const skbContext = LINUX_SOCKET_FILTER.context;
 const X86_64_PT_REGS = 21 * 8;
 
+/** Linux allows ld_abs/ld_ind only where the context is an skb of a socket filter or tc program. */
+const LEGACY_PACKET_LOADS = new Set(['socket_filter', 'sched_cls', 'sched_act']);
+
 const linux = (name: string, context: Context, helpers: ReadonlyMap<number, HelperRule>, returnRange?: readonly [bigint, bigint]): ProgramTypeRules => ({
   name: `linux-${name}`,
   context,
   helpers: withBuiltins(helpers),
   returnRange,
   checkReturn: true,
+  ...(LEGACY_PACKET_LOADS.has(name) ? { legacyPacketLoads: true } : {}),
 });
 
 /** Linux program types by the names src/elf/section-names.ts gives them. */

@@ -5,6 +5,10 @@ import { monotonicNanoseconds, type HelperHost, type TraceRecord } from '../help
 import { builtinProgramTypes, type ProgramTypeRegistry } from '../program-types/index.js';
 import { LinearMemory, type LinearMemoryOptions } from '../vm/memory.js';
 import type { LoadedProgram } from './program.js';
+import type { Abi } from '../elf/spec.js';
+
+/** What tail calls between programs must share: the program type and the ABI (so the context). */
+export const programKind = (type: string, abi: Abi): string => `${abi} ${type}`;
 
 export interface ExecutionContextOptions {
   readonly memory?: LinearMemoryOptions;
@@ -37,6 +41,10 @@ export class ExecutionContext {
     this.cpus = options.cpus ?? 1;
     this.maps = new MapRegistry(this.memory, { cpus: this.cpus });
     this.maps.programExists = (id) => this.programsById.has(id);
+    this.maps.programKind = (id) => {
+      const p = this.programsById.get(id);
+      return p === undefined ? undefined : programKind(p.programType.name, p.abi);
+    };
     this.programTypes = options.programTypes ?? builtinProgramTypes();
     this.traceCapacity = options.traceCapacity ?? 1000;
     const random = options.random ?? (() => Math.floor(Math.random() * 0x100000000));

@@ -9,7 +9,7 @@ import type { PreparedProgram } from '../vm/program.js';
 import { prepareProgram } from '../vm/program.js';
 import { ProgramLoadError } from '../vm/errors.js';
 import { EFW_HELPERS, LINUX_HELPERS } from '../abi/index.js';
-import type { ExecutionContext } from './context.js';
+import { programKind, type ExecutionContext } from './context.js';
 import { LoadedProgram, type EngineName } from './program.js';
 import { mapEntries, type MapEntry } from './typed-map.js';
 import { LOAD_VERIFIER_OPTIONS, rulesFor, VerificationError, verifyProgram } from './verify.js';
@@ -151,6 +151,18 @@ export function loadObject(spec: ObjectSpec, context: ExecutionContext, options:
     if (rules === undefined) throw new LoadError(`program ${p.name}: the verifier has no rules for program type ${type.name} (${spec.abi} ABI), so it cannot be loaded`);
     const report = verifyProgram(spec, p, rules, { ...LOAD_VERIFIER_OPTIONS, allowPointerLeaks: options.allowPointerLeaks === true });
     if (!report.ok) throw new VerificationError(p.name, report);
+    // A prog array this program tail-calls through holds programs of its own kind only.
+    for (const r of p.references) {
+      if (r.kind !== 'map') continue;
+      const map = maps.get(r.map);
+      if (!(map instanceof ProgArrayMap)) continue;
+      try {
+        map.claim(programKind(type.name, spec.abi), `program ${p.name}`);
+      } catch (e) {
+        if (e instanceof MapError) throw new LoadError(`program ${p.name} cannot use prog array ${r.map}: ${e.message}`);
+        throw e;
+      }
+    }
     const helpers = buildHelperRegistry(context.host, spec.abi, type.name, type.helpers?.(context.host) ?? []);
     let prepared: PreparedProgram;
     try {
@@ -175,7 +187,12 @@ export function loadObject(spec: ObjectSpec, context: ExecutionContext, options:
       if (target === undefined) {
         throw new LoadError(`map ${def.name}: slot ${slot.index} names ${slot.name}, which ${def.innerMap !== undefined ? 'is not a map of this object' : 'is not a loaded program'}`);
       }
-      map.update(u32(slot.index), u32(target));
+      try {
+        map.update(u32(slot.index), u32(target));
+      } catch (e) {
+        if (e instanceof MapError) throw new LoadError(`map ${def.name}: slot ${slot.index} cannot hold ${slot.name}: ${e.message}`);
+        throw e;
+      }
     }
   }
   return new LoadedObject(spec, maps, programs);

@@ -12,6 +12,7 @@ export const ERROR_CODES = {
   'null-dereference': 'a pointer that may be null is used before a null check',
   'invalid-pointer-arithmetic': 'arithmetic that is not allowed on a pointer',
   'invalid-pointer-comparison': 'a comparison that would reveal a pointer or mixes regions',
+  'instruction-not-allowed': 'an instruction class the program type does not allow (legacy packet loads outside skb programs)',
   'misaligned-access': 'an atomic operation at an address not proven to be a multiple of its size',
   'write-to-read-only': 'a store to read-only memory or a read-only context field',
   'bad-helper-argument': 'a helper argument does not have the kind its prototype requires',

@@ -40,6 +40,7 @@ import {
   pointerReg, showReg, showState,
 } from './domain/state.js';
 import { type Cfg, buildCfg } from './cfg.js';
+import { Budget, BudgetExceeded } from './budget.js';
 import { type ErrorCode, Violation } from './errors.js';
 import { type CallbackRun, callHelper, helperIdOf } from './helpers.js';
 import { requireInit } from './memory.js';
@@ -103,9 +104,15 @@ export interface VerifierOptions {
    * keeps it. Default true; PREVAIL's test platform has 64-bit pointers (false).
    */
   readonly addresses32?: boolean;
-  /** Budgets: node visits and wall-clock milliseconds. */
+  /**
+   * The budget every pass (CFG, liveness, fixpoint, termination proof, invariants) counts
+   * against, from the moment verify() is called: node visits (default 2,000,000), wall-clock
+   * milliseconds (default 20,000) and heap growth in MB (default 2048). Running out is a
+   * 'verifier-limit' rejection that names the budget and the pass.
+   */
   readonly maxSteps?: number;
   readonly timeLimitMs?: number;
+  readonly maxHeapMb?: number;
 }
 
 export const FRAME_SIZE = 512;
@@ -213,24 +220,27 @@ function readRegisters(insn: Instruction | undefined, rules: ProgramTypeRules): 
 
 /** Verifies a program; never throws. */
 export function verify(program: VerifierInput, options: VerifierOptions = {}): VerificationReport {
+  // The clock starts here: everything verify() does counts against the caller's budget.
+  const budget = new Budget(options);
   try {
-    return run(program, options);
+    return run(program, options, budget);
   } catch (e) {
+    if (e instanceof BudgetExceeded) return limit(program, e.steps, e.message);
     const message = e instanceof Violation ? e.message : `internal error: ${e instanceof Error ? e.message : String(e)}`;
     const code: ErrorCode = e instanceof Violation ? e.code : 'verifier-limit';
     const pc = e instanceof Violation ? (e.pc ?? -1) : -1;
     const insn = program.instructions.find((i) => i.pc === pc);
     const instruction = insn === undefined ? '' : formatInstruction(insn, 'llvm');
-    return { ok: false, instructions: program.instructions.length, statesVisited: 0, errors: [{ code, pc, instruction, message, registers: {} }] };
+    return { ok: false, instructions: program.instructions.length, statesVisited: budget.steps, errors: [{ code, pc, instruction, message, registers: {} }] };
   }
 }
 
-function run(program: VerifierInput, options: VerifierOptions): VerificationReport {
+function run(program: VerifierInput, options: VerifierOptions, budget: Budget): VerificationReport {
   const insns = program.instructions;
   const rules = program.programType;
   if (insns.length === 0) throw new Violation('no-exit', 'the program has no instructions');
   const assumeMap = new Map((program.assumptions ?? []).map((a) => [a.pc, a.edge]));
-  const cfg: Cfg = buildCfg(insns, { get: (pc) => assumeMap.get(pc) }, program.functionPointers);
+  const cfg: Cfg = buildCfg(insns, { get: (pc) => assumeMap.get(pc) }, program.functionPointers, budget);
   const env: Env = {
     rules, frameSize: FRAME_SIZE, stackSize: STACK_SIZE, allowDivisionByZero: options.allowDivisionByZero ?? true,
     bigEndian: options.bigEndian ?? false, maps: program.maps, sharedStack: options.sharedStack ?? false,
@@ -243,8 +253,6 @@ function run(program: VerifierInput, options: VerifierOptions): VerificationRepo
   /** Helper call site -> the callback it runs. */
   const siteTargets = new Map<number, number>();
   const termination = options.termination ?? false;
-  const maxSteps = options.maxSteps ?? 2_000_000;
-  const deadline = Date.now() + (options.timeLimitMs ?? 20_000);
 
   const nodes = new Map<string, Node>();
   const heap = new Heap();
@@ -343,9 +351,8 @@ function run(program: VerifierInput, options: VerifierOptions): VerificationRepo
     if (node === undefined) break;
     node.queued = false;
     node.visits++;
-    if (++steps > maxSteps || (steps % 256 === 0 && Date.now() > deadline)) {
-      return limit(program, steps, `the analysis did not converge within its budget (${steps} states visited)`);
-    }
+    budget.step(node.pc);
+    steps++;
     // A node's state is kept only where it is needed again: at loop heads and callback entries
     // (joins with later passes, widening, the termination proof) and for --verbose. Elsewhere
     // the step takes it over without a copy; a path that arrives later starts the node afresh,
@@ -402,7 +409,7 @@ function run(program: VerifierInput, options: VerifierOptions): VerificationRepo
         afterOther(s, insn, false);
         return out(next, s);
       case 'ldabs': case 'ldind':
-        legacyLoad(s, insn);
+        legacyLoad(s, insn, env);
         afterOther(s, insn, false);
         return out(next, s);
       case 'ja': case 'ja32':
@@ -532,10 +539,14 @@ function run(program: VerifierInput, options: VerifierOptions): VerificationRepo
     const joined = new Map<number, State>();
     for (const n of nodes.values()) {
       if (n.state === undefined) continue;
+      budget.tick('joining the invariants', n.pc);
       const old = joined.get(n.pc);
       joined.set(n.pc, old === undefined ? n.state : joinState(old, n.state));
     }
-    invariants = new Map([...joined].sort((a, b) => a[0] - b[0]).map(([pc, st]) => [pc, showState(st)]));
+    invariants = new Map([...joined].sort((a, b) => a[0] - b[0]).map(([pc, st]) => {
+      budget.tick('printing the invariants', pc);
+      return [pc, showState(st)];
+    }));
   }
 
   let loopBounds: LoopBound[] | undefined;
@@ -543,11 +554,15 @@ function run(program: VerifierInput, options: VerifierOptions): VerificationRepo
     loopBounds = [];
     const byHead = new Map<string, State[]>();
     for (const [key, st] of backStates) {
+      budget.tick('the termination proof');
       const [calls, edge] = key.split('|');
       const head = `${calls}|${edge.split('>')[1]}`;
-      byHead.set(head, [...(byHead.get(head) ?? []), st]);
+      const states = byHead.get(head);
+      if (states === undefined) byHead.set(head, [st]);
+      else states.push(st);
     }
     for (const [head, states] of byHead) {
+      budget.check('the termination proof', Number(head.split('|')[1]));
       const headNode = nodes.get(head);
       if (headNode === undefined) continue;
       const bound = rankLoop(head, headNode.state, states);

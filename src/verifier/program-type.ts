@@ -68,6 +68,11 @@ export interface ProgramTypeRules {
    */
   readonly misalignedAtomics?: boolean;
   /**
+   * Which instruction classes beyond the portable ones the type allows: `legacyPacketLoads`, the
+   * ld_abs/ld_ind loads from the packet of an skb context (Linux: socket filters and tc only).
+   */
+  readonly legacyPacketLoads?: boolean;
+  /**
    * Whether exits (and tail calls) while a ring-buffer reservation may be held are errors. Only
    * PREVAIL's generic test platform, which does not track references, turns this off.
    */

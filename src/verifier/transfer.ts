@@ -412,7 +412,10 @@ function checkAtomicAlignment(base: Reg, insn: Instruction, width: number): void
 }
 
 /** Legacy packet loads: r6 must be the context; the runtime bounds-checks and r1-r5 are clobbered. */
-export function legacyLoad(s: State, insn: Instruction): void {
+export function legacyLoad(s: State, insn: Instruction, env: Env): void {
+  if (env.rules.legacyPacketLoads !== true) {
+    fail('instruction-not-allowed', `legacy packet loads (ld_abs/ld_ind) read an skb's packet: ${env.rules.name} programs cannot use them`);
+  }
   const ctx = requireInit(s, 6);
   if (!only(ctx, T.ctx)) fail('invalid-memory-access', `legacy packet loads need the context in r6 (${showReg(ctx)})`);
   if (insn.spec.form === 'ldind') {

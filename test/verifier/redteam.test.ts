@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatReport } from '../../src/verifier/index.js';
+import { ExecutionContext, LoadError, loadObject as load } from '../../src/runtime/index.js';
 import { rulesFor, verifyProgram } from '../../src/runtime/verify.js';
 import { loadObject } from './objects.js';
 import { SHARED, missingShared } from '../support/shared.js';
@@ -27,10 +28,9 @@ const CASES: readonly [string, string | undefined, string][] = [
   ['b8_spinlock_hang', 'unlock_other', 'spin-lock'],
   ['b9_loop_copy_delta', undefined, 'unbounded-loop'],
   ['b10_printf_s_read', undefined, 'bad-helper-argument'],
-  ['b11_ldabs_xdp', undefined, 'unsupported'],
+  ['b11_ldabs_xdp', undefined, 'instruction-not-allowed'],
   ['b12_efw_memcpy_s', undefined, 'pointer-leak'],
   ['b13_pop_empty_queue', undefined, 'pointer-leak'],
-  ['b14_tailcall_type_confusion', 'xdp_prog', 'bad-helper-argument'],
 ];
 
 for (const [file, program, code] of CASES) {
@@ -50,3 +50,10 @@ for (const [file, program, code] of CASES) {
     }
   });
 }
+
+// B14 is refused when the object loads, not by the verifier: which programs a prog array holds is
+// known only then. The array takes the kind of the first program that uses or enters it.
+test('red team b14_tailcall_type_confusion: a socket filter cannot enter the prog array an XDP program tail-calls through', { skip }, () => {
+  const spec = loadObject(join(DIR, 'b14_tailcall_type_confusion.o'));
+  assert.throws(() => load(spec, new ExecutionContext()), (e: unknown) => e instanceof LoadError && /skb_prog.*socket_filter program, but this prog array holds linux xdp programs/.test(e.message));
+});
