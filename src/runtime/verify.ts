@@ -1,6 +1,8 @@
 // Verification of a program from an opened object: the verifier gets the program's instructions,
 // what each map reference points at, its program type's rules and its source lines.
 import type { ObjectSpec, ProgramSpec, MapDefinition } from '../elf/spec.js';
+import { type Btf, BtfError, BtfKind } from '../btf/index.js';
+import { MapFlags } from '../maps/spec.js';
 import { verifierRules } from '../program-types/rules.js';
 import type { ProgramType } from '../program-types/types.js';
 import { LoadError } from './errors.js';
@@ -17,11 +19,30 @@ export class VerificationError extends LoadError {
   }
 }
 
-function mapInfo(def: MapDefinition): MapInfo {
+function mapInfo(def: MapDefinition, btf: Btf | undefined): MapInfo {
+  const spinLock = spinLockOffset(def, btf);
   return {
-    name: def.name, type: def.type, keySize: def.keySize, valueSize: def.valueSize, maxEntries: def.maxEntries, readOnly: def.readOnly,
-    innerMap: def.innerMap === undefined ? undefined : mapInfo(def.innerMap),
+    name: def.name, type: def.type, keySize: def.keySize, valueSize: def.valueSize, maxEntries: def.maxEntries,
+    // BPF_F_RDONLY_PROG: the program may read the values, not change them.
+    readOnly: def.readOnly || (def.flags & MapFlags.RDONLY_PROG) !== 0,
+    innerMap: def.innerMap === undefined ? undefined : mapInfo(def.innerMap, btf),
+    ...(spinLock === undefined ? {} : { spinLock }),
   };
+}
+
+/** Offset of the `struct bpf_spin_lock` member of the map's BTF value type, as Linux finds it. */
+function spinLockOffset(def: MapDefinition, btf: Btf | undefined): number | undefined {
+  if (btf === undefined || def.btfValueType === undefined) return undefined;
+  try {
+    const value = btf.resolve(def.btfValueType);
+    for (const m of value.members ?? []) {
+      const t = btf.resolve(m.type);
+      if (t.kind === BtfKind.STRUCT && t.name === 'bpf_spin_lock' && m.bitOffset % 8 === 0) return m.bitOffset / 8;
+    }
+  } catch (e) {
+    if (!(e instanceof BtfError)) throw e;
+  }
+  return undefined;
 }
 
 /** The rules for `program`: its type module's own, else the built-in table; undefined if none. */
@@ -39,7 +60,7 @@ export function verifierInput(spec: ObjectSpec, program: ProgramSpec, rules: Pro
     if (r.kind !== 'map' && r.kind !== 'map-value') continue;
     const def = spec.maps.find((m) => m.name === r.map);
     if (def === undefined) continue;
-    maps.set(r.pc, { kind: r.kind, offset: r.kind === 'map-value' ? r.offset : 0, map: mapInfo(def) });
+    maps.set(r.pc, { kind: r.kind, offset: r.kind === 'map-value' ? r.offset : 0, map: mapInfo(def, spec.btf) });
   }
   return {
     instructions: program.instructions,

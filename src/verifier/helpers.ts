@@ -4,11 +4,11 @@
 import { type Itv, constNum, isConst, itv, showItv, topNum } from './domain/interval.js';
 import {
   type MapInfo, type Reg, type State, T, UNINIT, forgetDelta, has, numberReg, only, pointerReg, showReg,
-  STACK_NUMBER, STACK_UNINIT, alternativesOf, POINTER_TYPES, roomOf, PACKET_MAX, pktTotal, mapValues,
+  STACK_NUMBER, STACK_UNINIT, alternativesOf, POINTER_TYPES, roomOf, PACKET_MAX, pktTotal, mapValues, lockOf, NO_LOCK, MIXED_LOCK,
 } from './domain/state.js';
 import { fail } from './errors.js';
 import { slackToEnd } from './domain/relational.js';
-import { checkStackRange, requireInit } from './memory.js';
+import { checkLockUntouched, checkStackRange, requireInit } from './memory.js';
 import type { Env } from './transfer.js';
 
 const MAP_OF_MAPS = new Set([12, 13]);
@@ -72,6 +72,7 @@ function checkRegion(s: State, env: Env, r: number, size: Itv, mode: 'read' | 'w
       fail('out-of-bounds-map-value', `${where}: ${n} bytes at map-value offset ${showItv(reg.shared)} exceed the value size ${reg.sharedSize}`);
     }
     if (mode === 'write' && reg.sharedRO) fail('write-to-read-only', `${where} points to read-only memory`);
+    checkLockUntouched(reg, reg.shared, n, where);
   }
   if (has(reg, T.alloc_mem)) {
     if (reg.allocSize < 0n) fail('invalid-memory-access', `${where}: the record may already have been submitted or discarded`);
@@ -100,8 +101,6 @@ function mapArg(s: State, r: number, helper: string, programs: boolean): MapInfo
 }
 
 
-/** Held-reference id of a bpf_spin_lock (reservations use positive ids). */
-export const LOCK_REF = -1;
 
 /** A callback the helper just called will run: where it starts and its r1-r5 on each run. */
 export interface CallbackRun {
@@ -117,7 +116,7 @@ export function callHelper(s: State, env: Env, id: number, pc: number): Callback
   const rule = env.rules.helpers.get(id);
   if (rule === undefined) fail('unknown-helper', `helper ${id} is not available to ${env.rules.name} programs`);
   if (rule.name === 'tail_call' && s.refs.size > 0 && env.rules.checkReleased !== false) fail('pointer-leak', 'tail_call: a reserved ring-buffer record may still be held; submit or discard it first');
-  if (s.refs.has(LOCK_REF) && rule.name !== 'spin_unlock') fail('spin-lock', `${rule.name}: no helper other than bpf_spin_unlock may be called while a bpf_spin_lock is held`);
+  if (s.lock !== '' && rule.name !== 'spin_unlock') fail('spin-lock', `${rule.name}: no helper other than bpf_spin_unlock may be called while a bpf_spin_lock ${s.lock === '?' ? 'may be' : 'is'} held`);
   let map: MapInfo | undefined;
   let allocSize = 0n;
   let callbackTarget: number | undefined;
@@ -160,6 +159,13 @@ export function callHelper(s: State, env: Env, id: number, pc: number): Callback
         const allowed = rule.mapTypes;
         const bad = allowed === undefined ? undefined : alternativesOf(map).find((m) => !allowed.includes(m.type));
         if (bad !== undefined) fail('bad-helper-argument', `${name}: map ${bad.name} has type ${bad.type}; this helper needs type ${allowed?.join(' or ')}`);
+        if (rule.changesMap === true) {
+          const ro = alternativesOf(map).find((m) => m.readOnly);
+          if (ro !== undefined) fail('write-to-read-only', `${name}: map ${ro.name} is read-only for programs (BPF_F_RDONLY_PROG, or .rodata)`);
+          // The lock word would be overwritten with whatever the new value holds there (a "held" lock hangs the next bpf_spin_lock).
+          const locked = name === 'map_update_elem' ? alternativesOf(map).find((m) => m.spinLock !== undefined) : undefined;
+          if (locked !== undefined) fail('spin-lock', `${name}: map ${locked.name}'s values hold a bpf_spin_lock; programs change them in place (under the lock), not with map_update_elem`);
+        }
         break;
       }
       case 'const_prog_array_ptr':
@@ -233,18 +239,23 @@ export function callHelper(s: State, env: Env, id: number, pc: number): Callback
       }
       case 'ptr_to_spin_lock': {
         const reg = requireInit(s, r);
-        if (!only(reg, T.shared) || reg.nullable || reg.sharedRO || !isConst(reg.shared) || reg.shared.lo < 0n || reg.shared.lo % 4n !== 0n || reg.shared.lo + 4n > reg.sharedSize) {
-          fail('bad-helper-argument', `${name}: r${r} must point to a 4-byte-aligned lock inside a null-checked, writable map value (it is ${showReg(reg)})`);
+        if (!only(reg, T.shared) || reg.nullable || reg.sharedRO || !isConst(reg.shared)) {
+          fail('bad-helper-argument', `${name}: r${r} must point to the bpf_spin_lock inside a null-checked, writable map value (it is ${showReg(reg)})`);
         }
-        const held = s.refs.has(LOCK_REF);
+        if (reg.sharedLock < 0n || reg.shared.lo !== reg.sharedLock) {
+          const where = reg.sharedLock === NO_LOCK ? 'the map value has no struct bpf_spin_lock (the map needs BTF that declares one)'
+            : reg.sharedLock === MIXED_LOCK ? 'the map value may be of maps whose locks lie in different places' : `the value's bpf_spin_lock is at offset ${reg.sharedLock}`;
+          fail('spin-lock', `${name}: r${r} points to offset ${reg.shared.lo} of a map value, but ${where}`);
+        }
+        if (reg.nullId === 0) fail('spin-lock', `${name}: which map value r${r} points to differs between paths (it must be the result of one map lookup)`);
+        const lock = `v${reg.nullId}+${reg.sharedLock}`;
         if (name === 'spin_lock') {
-          if (held) fail('spin-lock', `${name}: a bpf_spin_lock may already be held here; taking another one could deadlock`);
-          s.refs = new Set([...s.refs, LOCK_REF]);
+          if (s.lock !== '') fail('spin-lock', `${name}: a bpf_spin_lock ${s.lock === '?' ? 'may already be' : 'is already'} held here; taking another one could deadlock`);
+          s.lock = lock;
         } else {
-          if (!held) fail('spin-lock', `${name}: no bpf_spin_lock is held here`);
-          const refs = new Set(s.refs);
-          refs.delete(LOCK_REF);
-          s.refs = refs;
+          if (s.lock === '') fail('spin-lock', `${name}: no bpf_spin_lock is held here`);
+          if (s.lock !== lock) fail('spin-lock', `${name}: ${s.lock === '?' ? 'which bpf_spin_lock is held differs between paths' : 'this is not the bpf_spin_lock that is held (the map value of another lookup, or another offset)'}`);
+          s.lock = '';
         }
         break;
       }
@@ -279,7 +290,7 @@ export function callHelper(s: State, env: Env, id: number, pc: number): Callback
       } else {
         // With several possible maps the value is as large as the smallest of them.
         const size = Math.min(...alternativesOf(map).map((m) => m.valueSize));
-        r0 = pointerReg('shared', { shared: itv(0n), sharedSize: BigInt(size), sharedRO: map.readOnly, nullable: true, nullId });
+        r0 = pointerReg('shared', { shared: itv(0n), sharedSize: BigInt(size), sharedRO: map.readOnly, sharedLock: lockOf(map), nullable: true, nullId });
       }
       break;
     case 'ptr_to_alloc_mem_or_null':
@@ -312,7 +323,7 @@ export function callHelper(s: State, env: Env, id: number, pc: number): Callback
     args: [
       before[1],
       pointerReg('shared', { shared: itv(0n), sharedSize: keySize, sharedRO: true }),
-      pointerReg('shared', { shared: itv(0n), sharedSize: valueSize, sharedRO: map.readOnly }),
+      pointerReg('shared', { shared: itv(0n), sharedSize: valueSize, sharedRO: map.readOnly, sharedLock: lockOf(map) }),
       ctxArg,
       UNINIT,
     ],

@@ -138,6 +138,7 @@ export function emptyState(): State {
     deltas: new Map(),
     pktVars: new Map(),
     refs: new Set(),
+    lock: '',
     zone: newZone(),
   };
 }
@@ -480,6 +481,7 @@ function run(program: VerifierInput, options: VerifierOptions, budget: Budget): 
 
   function localCall(node: Node, s: State, insn: Instruction): void {
     const target = callTarget(insn);
+    if (s.lock !== '') throw new Violation('spin-lock', 'a function call while a bpf_spin_lock may be held (Linux forbids it too)');
     if (node.calls.length + 1 >= MAX_FRAMES) throw new Violation('invalid-call', 'too many call stack frames');
     const active = activeFunctions(node.calls);
     if (active.includes(target)) throw new Violation('invalid-call', `illegal recursion: the function at ${target} is already active`);

@@ -2,7 +2,7 @@
 
 import { type Itv, constNum, itv, normalize, sRange, topNum, uRange, showItv, unsignedTop } from './domain/interval.js';
 import {
-  type Reg, type State, NO_END, POINTER_TYPES, T, TOP, has, roomOf, joinReg, numberReg, pointerReg, pktTotal, STACK_NUMBER, STACK_OTHER, STACK_UNINIT,
+  type Reg, type State, MIXED_LOCK, NO_END, NO_LOCK, POINTER_TYPES, T, TOP, has, roomOf, joinReg, numberReg, pointerReg, pktTotal, STACK_NUMBER, STACK_OTHER, STACK_UNINIT,
   only, showReg,
 } from './domain/state.js';
 import { fail } from './errors.js';
@@ -54,6 +54,17 @@ export function insideObject(s: State, env: MemEnv, reg: Reg): boolean {
   if (has(reg, T.shared) && !(reg.nullable ? nullOrStart(reg.shared) : reg.shared.lo >= 0n && roomOf(reg) >= 0n)) return false;
   if (has(reg, T.alloc_mem) && (reg.allocSize < 0n || !(reg.nullable ? nullOrStart(reg.alloc) : within(reg.alloc, 0n, reg.allocSize)))) return false;
   return true;
+}
+
+/**
+ * The bpf_spin_lock word of a map value belongs to the lock helpers: no load, store, atomic or
+ * helper buffer may touch the 4 bytes at its offset.
+ */
+export function checkLockUntouched(reg: Reg, off: Itv, n: bigint, what: string): void {
+  const lock = reg.sharedLock;
+  if (lock === NO_LOCK) return;
+  if (lock === MIXED_LOCK) fail('spin-lock', `${what}: the map value may hold a bpf_spin_lock at an unknown place, which the program may not touch`);
+  if (off.lo < lock + 4n && off.hi + n > lock) fail('spin-lock', `${what}: bytes [${showItv(off)}, +${n}) of the map value overlap its bpf_spin_lock at offset ${lock}, which only bpf_spin_lock/unlock may touch`);
 }
 
 export type AccessKind = 'read' | 'write';
@@ -274,6 +285,7 @@ export function access(
     // Values of different sizes at different offsets: what is left after the pointer decides.
     const room = roomOf(reg);
     const viaRoom = reg.shared.lo + o >= 0n && o + BigInt(width) <= room;
+    checkLockUntouched(reg, add(reg.shared), BigInt(width), `map value access of ${bytes(width)}`);
     join(regionAccess(false, reg.nullable, add(reg.shared), viaRoom ? BIG : reg.sharedSize, reg.sharedRO, width, kind, value, signed, 'map value', 'out-of-bounds-map-value', leaks));
   }
   if (has(reg, T.alloc_mem)) join(regionAccess(reg.allocSize < 0n, reg.nullable, add(reg.alloc), reg.allocSize, false, width, kind, value, signed, 'allocated memory', 'out-of-bounds-alloc-mem', leaks));

@@ -41,6 +41,8 @@ export interface HelperRule {
    * most the size in register `ifAtMost` (memcpy_s fails, writing nothing, otherwise).
    */
   readonly writes?: 'nothing' | { readonly size: number; readonly ifAtMost: number };
+  /** The helper changes its map argument (update, delete, push, pop): refused on read-only maps. */
+  readonly changesMap?: boolean;
 }
 
 export type ContextFieldKind = 'scalar' | 'packet' | 'packet_end' | 'packet_meta';

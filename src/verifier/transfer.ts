@@ -10,7 +10,7 @@ import {
 } from './domain/interval.js';
 import {
   type MapInfo, type Reg, type State, NO_END, POINTER_TYPES, T, UNINIT, dropPktVar, forgetDelta, has, numberReg,
-  linkCopies, mapValues, only, packetAddressExact, pktTotal, roomOf, recycleEqId, withLowBits, pointerReg, refineCopies, retirePktVar, shiftDelta, showReg,
+  linkCopies, lockOf, mapValues, only, packetAddressExact, pktTotal, roomOf, recycleEqId, withLowBits, pointerReg, refineCopies, retirePktVar, shiftDelta, showReg,
 } from './domain/state.js';
 import { codeAddress } from './cfg.js';
 import { fail } from './errors.js';
@@ -329,7 +329,7 @@ export function lddw(s: State, insn: Instruction, env: Env): void {
   if (ref === undefined) fail('invalid-map', `the lddw at ${insn.pc} names map ${insn.imm}, which the program does not have`);
   if (insn.src === LddwSrc.MAP_VALUE || insn.src === LddwSrc.MAP_IDX_VALUE) {
     const off = BigInt(ref.kind === 'map-value' ? ref.offset : (insn.nextImm ?? 0));
-    setReg(s, d, pointerReg('shared', { shared: itv(off), sharedSize: BigInt(ref.map.valueSize), sharedRO: ref.map.readOnly }));
+    setReg(s, d, pointerReg('shared', { shared: itv(off), sharedSize: BigInt(ref.map.valueSize), sharedRO: ref.map.readOnly, sharedLock: lockOf(ref.map) }));
     return;
   }
   setReg(s, d, pointerReg(ref.map.type === PROG_ARRAY ? 'map_fd_programs' : 'map_fd', { map: ref.map }));
@@ -544,7 +544,9 @@ export function assume(s: State, insn: Instruction, taken: boolean, allowPointer
       checkStackPointer(b, insn.src);
       return s;
     }
-    for (const t of [T.ctx, T.shared]) if (only(a, t) && only(b, t)) return s;
+    // Two context pointers point into one object. Two map-value pointers may point into different
+    // values, whose order would disclose where the maps lie: only with leaks allowed (below).
+    if (only(a, T.ctx) && only(b, T.ctx)) return s;
     // Map references may be tested for identity, never ordered.
     const maps = T.map_fd | T.map_fd_programs;
     if (only(a, maps) && only(b, maps) && (insn.spec.op === 'jeq' || insn.spec.op === 'jne')) return s;
@@ -686,7 +688,7 @@ function boundCopies(s: State, id: number, hi: bigint): void {
 
 /** Checks r0 at the program's exit. */
 export function checkExit(s: State, env: Env): void {
-  if (s.refs.has(-1)) fail('spin-lock', 'the program may exit while a bpf_spin_lock is held');
+  if (s.lock !== '') fail('spin-lock', 'the program may exit while a bpf_spin_lock is held');
   if (s.refs.size > 0 && env.rules.checkReleased !== false) {
     fail('pointer-leak', `the program may exit while a reserved ring-buffer record is still held (reserved by the call at ${[...s.refs].map((id) => id - 1).join(', ')}): submit or discard it on every path`);
   }

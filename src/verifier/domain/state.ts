@@ -37,6 +37,8 @@ export interface MapInfo {
   readonly maxEntries: number;
   readonly readOnly: boolean;
   readonly innerMap?: MapInfo;
+  /** Offset of the value's `struct bpf_spin_lock` (from BTF); absent: the value has none. */
+  readonly spinLock?: number;
 }
 
 /** What a packet pointer's offset is relative to: packet start, packet end, or metadata start. */
@@ -73,6 +75,12 @@ export interface Reg {
    */
   readonly sharedRoom: bigint;
   readonly sharedRO: boolean;
+  /**
+   * Where the bpf_spin_lock of the map value lies (its offset in the value): NO_LOCK when the
+   * value has none, MIXED_LOCK when it may lie in different places (pointers into values of
+   * different maps joined). The lock word is the helpers': the program may not touch it.
+   */
+  readonly sharedLock: bigint;
   readonly allocSize: bigint;
   /** The shared/alloc_mem pointer may be null. */
   readonly nullable: boolean;
@@ -96,6 +104,16 @@ export interface Reg {
 const OFF_TOP = itv(S64_MIN, S64_MAX);
 
 export const NO_ROOM = -(1n << 64n);
+export const NO_LOCK = -1n;
+export const MIXED_LOCK = -2n;
+
+/** The lock offset of a value of map `m` (a union of maps: theirs if all agree). */
+export function lockOf(m: MapInfo): bigint {
+  const alts = alternativesOf(m);
+  const first = alts[0].spinLock;
+  if (alts.some((x) => x.spinLock !== first)) return MIXED_LOCK;
+  return first === undefined ? NO_LOCK : BigInt(first);
+}
 
 /** The bytes a map-value pointer is proven to have before the end of its value (may be negative). */
 export function roomOf(r: Reg): bigint {
@@ -105,7 +123,7 @@ export function roomOf(r: Reg): bigint {
 
 const BASE: Reg = {
   types: 0, num: topNum(64), ctx: itv(0n), stack: itv(0n), shared: itv(0n), pkt: itv(0n), alloc: itv(0n),
-  func: itv(0n), pktBase: 'data', pktVar: 0, stackFrame: -1n, sharedSize: 0n, sharedRoom: NO_ROOM, sharedRO: false, allocSize: 0n, nullable: false, nullId: 0, eqId: 0,
+  func: itv(0n), pktBase: 'data', pktVar: 0, stackFrame: -1n, sharedSize: 0n, sharedRoom: NO_ROOM, sharedRO: false, sharedLock: NO_LOCK, allocSize: 0n, nullable: false, nullId: 0, eqId: 0,
   lowBits: 0, lowVal: 0n,
 };
 
@@ -254,6 +272,7 @@ export function joinReg(a: Reg, b: Reg, w = false): Reg {
     sharedSize: !has(a, T.shared) ? b.sharedSize : !has(b, T.shared) ? a.sharedSize : a.sharedSize < b.sharedSize ? a.sharedSize : b.sharedSize,
     sharedRoom: !has(a, T.shared) ? b.sharedRoom : !has(b, T.shared) ? a.sharedRoom : minRoom(roomOf(a), roomOf(b), w),
     sharedRO: a.sharedRO || b.sharedRO,
+    sharedLock: !has(a, T.shared) ? b.sharedLock : !has(b, T.shared) ? a.sharedLock : a.sharedLock === b.sharedLock ? a.sharedLock : MIXED_LOCK,
     allocSize: !has(a, T.alloc_mem) ? b.allocSize : !has(b, T.alloc_mem) ? a.allocSize : a.allocSize < b.allocSize ? a.allocSize : b.allocSize,
     nullable: bothShared ? a.nullable || b.nullable : has(a, shared) ? a.nullable : b.nullable,
     // On each path the registers with this id hold one value; after the join, only those that
@@ -274,7 +293,7 @@ export function eqReg(a: Reg, b: Reg): boolean {
   if (has(a, T.number) && !(eqItv(a.num.s, b.num.s) && eqItv(a.num.u, b.num.u) && a.eqId === b.eqId && a.lowBits === b.lowBits && a.lowVal === b.lowVal)) return false;
   if (has(a, T.ctx) && !eqItv(a.ctx, b.ctx)) return false;
   if (has(a, T.stack) && !(eqItv(a.stack, b.stack) && a.stackFrame === b.stackFrame)) return false;
-  if (has(a, T.shared) && !(eqItv(a.shared, b.shared) && a.sharedSize === b.sharedSize && a.sharedRoom === b.sharedRoom && a.sharedRO === b.sharedRO)) return false;
+  if (has(a, T.shared) && !(eqItv(a.shared, b.shared) && a.sharedSize === b.sharedSize && a.sharedRoom === b.sharedRoom && a.sharedRO === b.sharedRO && a.sharedLock === b.sharedLock)) return false;
   if (has(a, T.packet) && !(eqItv(a.pkt, b.pkt) && a.pktBase === b.pktBase && a.pktVar === b.pktVar)) return false;
   if (has(a, T.alloc_mem) && !(eqItv(a.alloc, b.alloc) && a.allocSize === b.allocSize)) return false;
   if (has(a, T.func) && !eqItv(a.func, b.func)) return false;
@@ -408,6 +427,11 @@ export interface State {
    * pointer the reserving call returned). Each must be submitted or discarded before the exit.
    */
   refs: ReadonlySet<number>;
+  /**
+   * The bpf_spin_lock held: '' none, else `v<id>+<offset>` (the map value, by the id of the lookup
+   * that returned it, and the lock's offset), '?' when paths that joined differ.
+   */
+  lock: string;
   /** Relations between register values and the packet size (zone.ts, relational.ts). */
   zone: Zone;
 }
@@ -426,6 +450,7 @@ export function cloneState(s: State): State {
     deltas: new Map(s.deltas),
     pktVars: new Map(s.pktVars),
     refs: s.refs,
+    lock: s.lock,
     zone: s.zone.slice(),
   };
 }
@@ -514,6 +539,7 @@ export function joinState(a: State, b: State, w = false): State {
     regs, bytes, cells, frames, deltas, pktVars, frameTop: a.frameTop,
     zone: joinZone(withUnaryFacts(a), withUnaryFacts(b), w),
     refs: a.refs === b.refs ? a.refs : new Set([...a.refs, ...b.refs]),
+    lock: a.lock === b.lock ? a.lock : '?',
     pktLo: w && b.pktLo < a.pktLo ? 0n : min(a.pktLo, b.pktLo),
     pktHi: w && b.pktHi > a.pktHi ? PACKET_MAX : max(a.pktHi, b.pktHi),
     metaLo: w && b.metaLo < a.metaLo ? 0n : min(a.metaLo, b.metaLo),
@@ -543,6 +569,7 @@ export function eqState(a: State, b: State): boolean {
   }
   if (!eqDeltas(a.deltas, b.deltas)) return false;
   if (a.pktVars.size !== b.pktVars.size) return false;
+  if (a.lock !== b.lock) return false;
   if (a.refs.size !== b.refs.size || [...a.refs].some((r) => !b.refs.has(r))) return false;
   for (const [id, va] of a.pktVars) {
     const vb = b.pktVars.get(id);
@@ -655,6 +682,7 @@ export function showState(s: State): string {
     parts.push(`r${r}${c === 0 ? '' : ` + ${-c}`} <= packet_size`);
   }
   if (s.refs.size > 0) parts.push(`held=[${[...s.refs].join(', ')}]`);
+  if (s.lock !== '') parts.push(`spin_lock=${s.lock}`);
   for (const [id, v] of s.pktVars) parts.push(`v${id}=${showItv(v.range)}${v.end === NO_END ? '' : ` v${id}+${v.end}<=packet_size`}`);
   const init: string[] = [];
   let i = 0;
