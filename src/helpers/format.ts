@@ -1,5 +1,6 @@
 // printf-style formatting for bpf_trace_printk and bpf_snprintf: the conversions the kernel
 // accepts (d i u x X o c s p, with l/ll/h/hh and width/zero/minus flags), arguments as u64.
+import { PRINTF_CONVERSION as CONVERSION } from '../abi/printf.js';
 import { HelperFault } from './implementation.js';
 
 export interface FormatSource {
@@ -9,7 +10,6 @@ export interface FormatSource {
   string(address: number): string;
 }
 
-const CONVERSION = /%([-0]*)(\d*)(hh|h|ll|l|z)?([diuxXocsp%])/g;
 
 export function formatPrintf(format: string, source: FormatSource, maxArgs: number): string {
   let used = 0;

@@ -27,6 +27,8 @@ function mapInfo(def: MapDefinition, btf: Btf | undefined): MapInfo {
     readOnly: def.readOnly || (def.flags & MapFlags.RDONLY_PROG) !== 0,
     innerMap: def.innerMap === undefined ? undefined : mapInfo(def.innerMap, btf),
     ...(spinLock === undefined ? {} : { spinLock }),
+    // Frozen when loaded (.rodata, .kconfig): the verifier may read strings there.
+    ...(def.readOnly && def.initialValue !== undefined ? { frozen: def.initialValue } : {}),
   };
 }
 

@@ -7,7 +7,7 @@
 export const DEFAULT_TIME_LIMIT_MS = 20_000;
 export const DEFAULT_MAX_STEPS = 2_000_000;
 /** Heap the analysis may add to what the process used when verify() was called. */
-export const DEFAULT_MAX_HEAP_MB = 2048;
+export const DEFAULT_MAX_HEAP_MB = 1024;
 
 /** Calls of `tick` between two looks at the clock (a power of two). */
 const TICKS_PER_CHECK = 4096;

@@ -9,6 +9,8 @@ import {
 import { fail } from './errors.js';
 import { slackToEnd } from './domain/relational.js';
 import { checkLockUntouched, checkStackRange, requireInit } from './memory.js';
+import { checkStringArgument, formatConversions } from './printf.js';
+import type { HelperRule } from './program-type.js';
 import type { Env } from './transfer.js';
 
 const MAP_OF_MAPS = new Set([12, 13]);
@@ -83,6 +85,33 @@ function checkRegion(s: State, env: Env, r: number, size: Itv, mode: 'read' | 'w
   }
 }
 
+/**
+ * The registers a printf-style helper's format makes it read as %s strings. Its conversions
+ * must not outnumber the arguments it passes (the helper would fault).
+ */
+function printfStrings(s: State, env: Env, p: NonNullable<HelperRule['printf']>, argCount: number, helper: string): Set<number> {
+  let limit = 4096;
+  if (p.formatSize !== undefined) {
+    const size = s.regs[p.formatSize];
+    if (only(size, T.number) && size.num.u.hi < 4096n) limit = Number(size.num.u.hi);
+  }
+  const conversions = formatConversions(s, env, p.format, limit, helper);
+  if (p.array === true) {
+    if (conversions.includes('s')) fail('bad-helper-argument', `${helper}: %s is not supported: its address would come from the data array, where the verifier cannot type it`);
+    const size = s.regs[p.args + 1];
+    const bytes = only(size, T.number) ? size.num.u.lo : 0n;
+    if (BigInt(conversions.length) * 8n > bytes) fail('bad-helper-argument', `${helper}: the format has ${conversions.length} conversions, but the data array in r${p.args} may hold only ${bytes / 8n} values`);
+    return new Set();
+  }
+  const available = argCount - p.args + 1;
+  if (conversions.length > available) fail('bad-helper-argument', `${helper}: the format has ${conversions.length} conversions, but the helper passes ${available} arguments`);
+  const out = new Set<number>();
+  conversions.forEach((c, i) => {
+    if (c === 's') out.add(p.args + i);
+  });
+  return out;
+}
+
 function sizeArg(s: State, r: number, helper: string, allowZero: boolean): Itv {
   const reg = requireInit(s, r);
   if (!only(reg, T.number)) fail('bad-helper-argument', `${helper}: the size in r${r} must be a number (${showReg(reg)})`);
@@ -125,6 +154,7 @@ export function callHelper(s: State, env: Env, id: number, pc: number): Callback
   const sizeRegister = rule.sizeRegister;
   // Buffers the helper writes are checked after every argument it reads, so a write cannot make
   // a region it also reads (memmove's overlapping source, say) look initialised.
+  const strings = rule.printf === undefined ? new Set<number>() : printfStrings(s, env, rule.printf, kinds.length, rule.name);
   const writes: { r: number; size: Itv; allowNull: boolean; written: bigint }[] = [];
   const guaranteed = (size: Itv): bigint => {
     const w = rule.writes;
@@ -150,6 +180,10 @@ export function callHelper(s: State, env: Env, id: number, pc: number): Callback
         requireInit(s, r);
         break;
       case 'unused_or_value': {
+        if (strings.has(r)) {
+          checkStringArgument(s, env, r, name);
+          break;
+        }
         const reg = s.regs[r];
         if (has(reg, leakable(env) | T.func | T.map_fd | T.map_fd_programs)) fail('pointer-leak', `${name}: r${r} would pass a pointer where a plain value is expected (${showReg(reg)})`);
         break;
@@ -290,7 +324,7 @@ export function callHelper(s: State, env: Env, id: number, pc: number): Callback
       } else {
         // With several possible maps the value is as large as the smallest of them.
         const size = Math.min(...alternativesOf(map).map((m) => m.valueSize));
-        r0 = pointerReg('shared', { shared: itv(0n), sharedSize: BigInt(size), sharedRO: map.readOnly, sharedLock: lockOf(map), nullable: true, nullId });
+        r0 = pointerReg('shared', { shared: itv(0n), sharedSize: BigInt(size), sharedRO: map.readOnly, sharedLock: lockOf(map), sharedMap: map, nullable: true, nullId });
       }
       break;
     case 'ptr_to_alloc_mem_or_null':

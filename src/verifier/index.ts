@@ -107,7 +107,7 @@ export interface VerifierOptions {
   /**
    * The budget every pass (CFG, liveness, fixpoint, termination proof, invariants) counts
    * against, from the moment verify() is called: node visits (default 2,000,000), wall-clock
-   * milliseconds (default 20,000) and heap growth in MB (default 2048). Running out is a
+   * milliseconds (default 20,000) and heap growth in MB (default 1024). Running out is a
    * 'verifier-limit' rejection that names the budget and the pass.
    */
   readonly maxSteps?: number;

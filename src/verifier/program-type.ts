@@ -41,6 +41,12 @@ export interface HelperRule {
    * most the size in register `ifAtMost` (memcpy_s fails, writing nothing, otherwise).
    */
   readonly writes?: 'nothing' | { readonly size: number; readonly ifAtMost: number };
+  /**
+   * A printf-style helper: the register of its format string (and of the format's size, when it
+   * has one), and where its arguments are: the registers from `args` on, or (`array`) a u64
+   * array in `args` whose size in bytes is in the next register.
+   */
+  readonly printf?: { readonly format: number; readonly formatSize?: number; readonly args: number; readonly array?: boolean };
   /** The helper changes its map argument (update, delete, push, pop): refused on read-only maps. */
   readonly changesMap?: boolean;
 }

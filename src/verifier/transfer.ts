@@ -329,7 +329,7 @@ export function lddw(s: State, insn: Instruction, env: Env): void {
   if (ref === undefined) fail('invalid-map', `the lddw at ${insn.pc} names map ${insn.imm}, which the program does not have`);
   if (insn.src === LddwSrc.MAP_VALUE || insn.src === LddwSrc.MAP_IDX_VALUE) {
     const off = BigInt(ref.kind === 'map-value' ? ref.offset : (insn.nextImm ?? 0));
-    setReg(s, d, pointerReg('shared', { shared: itv(off), sharedSize: BigInt(ref.map.valueSize), sharedRO: ref.map.readOnly, sharedLock: lockOf(ref.map) }));
+    setReg(s, d, pointerReg('shared', { shared: itv(off), sharedSize: BigInt(ref.map.valueSize), sharedRO: ref.map.readOnly, sharedLock: lockOf(ref.map), sharedMap: ref.map }));
     return;
   }
   setReg(s, d, pointerReg(ref.map.type === PROG_ARRAY ? 'map_fd_programs' : 'map_fd', { map: ref.map }));

@@ -39,6 +39,8 @@ export interface MapInfo {
   readonly innerMap?: MapInfo;
   /** Offset of the value's `struct bpf_spin_lock` (from BTF); absent: the value has none. */
   readonly spinLock?: number;
+  /** The single value's contents, when they can never change (.rodata, frozen at load). */
+  readonly frozen?: Uint8Array;
 }
 
 /** What a packet pointer's offset is relative to: packet start, packet end, or metadata start. */
@@ -81,6 +83,8 @@ export interface Reg {
    * different maps joined). The lock word is the helpers': the program may not touch it.
    */
   readonly sharedLock: bigint;
+  /** The map a map-value pointer points into, when it is one known map (its frozen contents say what a string there holds). */
+  readonly sharedMap?: MapInfo;
   readonly allocSize: bigint;
   /** The shared/alloc_mem pointer may be null. */
   readonly nullable: boolean;
@@ -272,6 +276,7 @@ export function joinReg(a: Reg, b: Reg, w = false): Reg {
     sharedSize: !has(a, T.shared) ? b.sharedSize : !has(b, T.shared) ? a.sharedSize : a.sharedSize < b.sharedSize ? a.sharedSize : b.sharedSize,
     sharedRoom: !has(a, T.shared) ? b.sharedRoom : !has(b, T.shared) ? a.sharedRoom : minRoom(roomOf(a), roomOf(b), w),
     sharedRO: a.sharedRO || b.sharedRO,
+    sharedMap: !has(a, T.shared) ? b.sharedMap : !has(b, T.shared) ? a.sharedMap : a.sharedMap === b.sharedMap ? a.sharedMap : undefined,
     sharedLock: !has(a, T.shared) ? b.sharedLock : !has(b, T.shared) ? a.sharedLock : a.sharedLock === b.sharedLock ? a.sharedLock : MIXED_LOCK,
     allocSize: !has(a, T.alloc_mem) ? b.allocSize : !has(b, T.alloc_mem) ? a.allocSize : a.allocSize < b.allocSize ? a.allocSize : b.allocSize,
     nullable: bothShared ? a.nullable || b.nullable : has(a, shared) ? a.nullable : b.nullable,
@@ -293,7 +298,7 @@ export function eqReg(a: Reg, b: Reg): boolean {
   if (has(a, T.number) && !(eqItv(a.num.s, b.num.s) && eqItv(a.num.u, b.num.u) && a.eqId === b.eqId && a.lowBits === b.lowBits && a.lowVal === b.lowVal)) return false;
   if (has(a, T.ctx) && !eqItv(a.ctx, b.ctx)) return false;
   if (has(a, T.stack) && !(eqItv(a.stack, b.stack) && a.stackFrame === b.stackFrame)) return false;
-  if (has(a, T.shared) && !(eqItv(a.shared, b.shared) && a.sharedSize === b.sharedSize && a.sharedRoom === b.sharedRoom && a.sharedRO === b.sharedRO && a.sharedLock === b.sharedLock)) return false;
+  if (has(a, T.shared) && !(eqItv(a.shared, b.shared) && a.sharedSize === b.sharedSize && a.sharedRoom === b.sharedRoom && a.sharedRO === b.sharedRO && a.sharedLock === b.sharedLock && a.sharedMap === b.sharedMap)) return false;
   if (has(a, T.packet) && !(eqItv(a.pkt, b.pkt) && a.pktBase === b.pktBase && a.pktVar === b.pktVar)) return false;
   if (has(a, T.alloc_mem) && !(eqItv(a.alloc, b.alloc) && a.allocSize === b.allocSize)) return false;
   if (has(a, T.func) && !eqItv(a.func, b.func)) return false;
