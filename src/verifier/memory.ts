@@ -32,14 +32,20 @@ export interface MemEnv {
 }
 
 /**
- * Whether every address pointer `reg` may hold lies within its object or just past its end: then
- * the address is below 2^32 (ebpf-ts addresses are 32-bit linear-memory offsets, and no object
- * ends at 2^32: LinearMemory.alloc) and a 32-bit move leaves it unchanged. A pointer further away
- * (data + V with V up to 2^32, say) may wrap when truncated.
+ * Bytes past the end of an object that are still below 2^32: no object ends in the last 64 KiB
+ * of the 32-bit address space (LinearMemory.alloc's ADDRESS_LIMIT).
+ */
+const TOP_MARGIN = 1n << 16n;
+
+/**
+ * Whether every address pointer `reg` may hold lies within its object or at most TOP_MARGIN
+ * bytes past its end: then the address is below 2^32 (ebpf-ts addresses are 32-bit linear-memory
+ * offsets) and a 32-bit move leaves it unchanged. A pointer further away (data + V with V up to
+ * 2^32, say), or before its object, may wrap when truncated.
  */
 export function insideObject(s: State, env: MemEnv, reg: Reg): boolean {
   if (!only(reg, POINTER_TYPES)) return false;
-  const within = (x: Itv, lo: bigint, hi: bigint): boolean => x.lo >= lo && x.hi <= hi;
+  const within = (x: Itv, lo: bigint, hi: bigint): boolean => x.lo >= lo && x.hi <= hi + TOP_MARGIN;
   if (has(reg, T.ctx) && !within(reg.ctx, 0n, BigInt(env.rules.context.size))) return false;
   if (has(reg, T.stack) && !within(reg.stack, 0n, BigInt(env.stackSize))) return false;
   if (has(reg, T.packet)) {
@@ -51,7 +57,7 @@ export function insideObject(s: State, env: MemEnv, reg: Reg): boolean {
   }
   // A possibly-null pointer is 0 or the pointer: at its start either way.
   const nullOrStart = (x: Itv): boolean => x.lo === 0n && x.hi === 0n;
-  if (has(reg, T.shared) && !(reg.nullable ? nullOrStart(reg.shared) : reg.shared.lo >= 0n && roomOf(reg) >= 0n)) return false;
+  if (has(reg, T.shared) && !(reg.nullable ? nullOrStart(reg.shared) : reg.shared.lo >= 0n && roomOf(reg) >= -TOP_MARGIN)) return false;
   if (has(reg, T.alloc_mem) && (reg.allocSize < 0n || !(reg.nullable ? nullOrStart(reg.alloc) : within(reg.alloc, 0n, reg.allocSize)))) return false;
   return true;
 }
