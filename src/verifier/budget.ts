@@ -1,25 +1,25 @@
 // The one budget every pass of the verifier counts against: wall-clock time from the moment
-// verify() is called, analysis steps (node visits), and heap growth. Long loops call `tick` (or
+// verify() is called, analysis steps (node visits), and memory growth. Long loops call `tick` (or
 // `step` in the fixpoint), which looks at the clock only every few thousand calls, so a check
 // costs a counter increment. Running out throws BudgetExceeded, which verify() turns into a
 // 'verifier-limit' rejection: never an exception to the caller, never an acceptance.
 
 export const DEFAULT_TIME_LIMIT_MS = 20_000;
 export const DEFAULT_MAX_STEPS = 2_000_000;
-/** Heap the analysis may add to what the process used when verify() was called. */
-export const DEFAULT_MAX_HEAP_MB = 1024;
+/** Memory (heap and ArrayBuffers) the analysis may add to what the process used when verify() was called. */
+export const DEFAULT_MAX_MEMORY_MB = 1024;
 
 /** Calls of `tick` between two looks at the clock (a power of two). */
 const TICKS_PER_CHECK = 4096;
 /** Fixpoint steps between two looks at the clock: a step costs microseconds, sometimes much more. */
 const STEPS_PER_CHECK = 16;
-/** Time between two looks at the heap (reading its size costs microseconds). */
+/** Time between two looks at memory use (reading it costs microseconds). */
 const MEMORY_CHECK_MS = 50;
 
 export interface BudgetLimits {
   readonly timeLimitMs?: number;
   readonly maxSteps?: number;
-  readonly maxHeapMb?: number;
+  readonly maxMemoryMb?: number;
 }
 
 /** The budget ran out: `message` names which one, in which pass, and where. */
@@ -30,21 +30,26 @@ export class BudgetExceeded extends Error {
   }
 }
 
-/** Heap in use, or undefined where the runtime does not say (no `process`). */
-function heapUsed(): number | undefined {
-  const p = (globalThis as { process?: { memoryUsage?: () => { heapUsed: number } } }).process;
-  return p?.memoryUsage === undefined ? undefined : p.memoryUsage().heapUsed;
+/**
+ * Memory in use: the JavaScript heap plus memory outside it (the ArrayBuffers behind each state's
+ * stack bytes); undefined where the runtime does not say (no `process`).
+ */
+function memoryUsed(): number | undefined {
+  const p = (globalThis as { process?: { memoryUsage?: () => { heapUsed: number; external: number } } }).process;
+  if (p?.memoryUsage === undefined) return undefined;
+  const m = p.memoryUsage();
+  return m.heapUsed + m.external;
 }
 
 export class Budget {
   readonly timeLimitMs: number;
   readonly maxSteps: number;
-  readonly maxHeapMb: number;
+  readonly maxMemoryMb: number;
   /** Fixpoint steps (node visits) so far. */
   steps = 0;
   private readonly deadline: number;
-  private readonly heapBase: number | undefined;
-  private readonly heapLimit: number;
+  private readonly memoryBase: number | undefined;
+  private readonly memoryLimit: number;
   private nextMemoryCheck: number;
   private ticks = 0;
 
@@ -52,16 +57,11 @@ export class Budget {
     const start = now();
     this.timeLimitMs = limits.timeLimitMs ?? DEFAULT_TIME_LIMIT_MS;
     this.maxSteps = limits.maxSteps ?? DEFAULT_MAX_STEPS;
-    this.maxHeapMb = limits.maxHeapMb ?? DEFAULT_MAX_HEAP_MB;
+    this.maxMemoryMb = limits.maxMemoryMb ?? DEFAULT_MAX_MEMORY_MB;
     this.deadline = start + this.timeLimitMs;
-    this.heapBase = heapUsed();
-    this.heapLimit = this.maxHeapMb * 1024 * 1024;
+    this.memoryBase = memoryUsed();
+    this.memoryLimit = this.maxMemoryMb * 1024 * 1024;
     this.nextMemoryCheck = start + MEMORY_CHECK_MS;
-  }
-
-  /** Milliseconds since the budget started. */
-  elapsed(): number {
-    return this.now() - (this.deadline - this.timeLimitMs);
   }
 
   /** One iteration of a long loop in pass `pass`: cheap, looks at the clock now and then. */
@@ -77,7 +77,7 @@ export class Budget {
     if (this.steps % STEPS_PER_CHECK === 0) this.check('the fixpoint', pc);
   }
 
-  /** Looks at the clock (and now and then the heap) now. */
+  /** Looks at the clock (and now and then at memory use) now. */
   check(pass: string, pc?: number): void {
     const t = this.now();
     const where = `${pass} after ${this.steps} states visited${pc === undefined ? '' : ` (at pc ${pc})`}`;
@@ -86,9 +86,9 @@ export class Budget {
     }
     if (t >= this.nextMemoryCheck) {
       this.nextMemoryCheck = t + MEMORY_CHECK_MS;
-      const used = heapUsed();
-      if (used !== undefined && this.heapBase !== undefined && used - this.heapBase > this.heapLimit) {
-        throw new BudgetExceeded(`the analysis ran past its memory budget of ${this.maxHeapMb} MB of heap during ${where}`, this.steps);
+      const used = memoryUsed();
+      if (used !== undefined && this.memoryBase !== undefined && used - this.memoryBase > this.memoryLimit) {
+        throw new BudgetExceeded(`the analysis ran past its memory budget of ${this.maxMemoryMb} MB during ${where}`, this.steps);
       }
     }
   }

@@ -107,12 +107,12 @@ export interface VerifierOptions {
   /**
    * The budget every pass (CFG, liveness, fixpoint, termination proof, invariants) counts
    * against, from the moment verify() is called: node visits (default 2,000,000), wall-clock
-   * milliseconds (default 20,000) and heap growth in MB (default 1024). Running out is a
-   * 'verifier-limit' rejection that names the budget and the pass.
+   * milliseconds (default 20,000) and memory growth in MB, heap and ArrayBuffers (default 1024).
+   * Running out is a 'verifier-limit' rejection that names the budget and the pass.
    */
   readonly maxSteps?: number;
   readonly timeLimitMs?: number;
-  readonly maxHeapMb?: number;
+  readonly maxMemoryMb?: number;
 }
 
 export const FRAME_SIZE = 512;
