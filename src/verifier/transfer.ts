@@ -10,7 +10,7 @@ import {
 } from './domain/interval.js';
 import {
   type MapInfo, type Reg, type State, NO_END, POINTER_TYPES, T, UNINIT, dropPktVar, forgetDelta, has, numberReg,
-  linkCopies, lockOf, mapValues, only, packetAddressExact, pktTotal, roomOf, recycleEqId, withLowBits, pointerReg, refineCopies, retirePktVar, shiftDelta, showReg,
+  linkCopies, lockOf, mapValues, only, packetAddressExact, pointerMayBeZero, pktTotal, roomOf, recycleEqId, withLowBits, pointerReg, refineCopies, retirePktVar, shiftDelta, showReg,
 } from './domain/state.js';
 import { codeAddress } from './cfg.js';
 import { fail } from './errors.js';
@@ -416,6 +416,9 @@ export function legacyLoad(s: State, insn: Instruction, env: Env): void {
   if (env.rules.legacyPacketLoads !== true) {
     fail('instruction-not-allowed', `legacy packet loads (ld_abs/ld_ind) read an skb's packet: ${env.rules.name} programs cannot use them`);
   }
+  // One that falls outside the packet ends the program (r0 = 0): nothing may be held then.
+  if (s.lock !== '') fail('spin-lock', 'a legacy packet load may end the program while a bpf_spin_lock is held');
+  if (s.refs.size > 0 && env.rules.checkReleased !== false) fail('pointer-leak', 'a legacy packet load may end the program while a reserved ring-buffer record is held');
   const ctx = requireInit(s, 6);
   if (!only(ctx, T.ctx)) fail('invalid-memory-access', `legacy packet loads need the context in r6 (${showReg(ctx)})`);
   if (insn.spec.form === 'ldind') {
@@ -573,7 +576,7 @@ function nullRefine(s: State, r: number, rel: Rel): State | undefined {
   if (isNull === null) return undefined; // ptr < 0 is never true
   if (isNull === undefined) return s;
   const nullable = has(a, T.shared | T.alloc_mem) && a.nullable;
-  const next = nullSide(a, isNull);
+  const next = nullSide(s, a, isNull);
   if (next === undefined) return undefined;
   s.regs[r] = next;
   // A reservation that failed holds nothing.
@@ -586,27 +589,29 @@ function nullRefine(s: State, r: number, rel: Rel): State | undefined {
   if (nullable && a.nullId !== 0 && only(a, T.shared | T.alloc_mem)) {
     for (let i = 0; i < s.regs.length; i++) {
       const x = s.regs[i];
-      if (i !== r && has(x, T.shared | T.alloc_mem) && x.nullId === a.nullId && only(x, T.shared | T.alloc_mem)) s.regs[i] = nullSide(x, isNull) ?? x;
+      if (i !== r && has(x, T.shared | T.alloc_mem) && x.nullId === a.nullId && only(x, T.shared | T.alloc_mem)) s.regs[i] = nullSide(s, x, isNull) ?? x;
     }
     for (const [off, c] of s.cells) {
       if (has(c.reg, T.shared | T.alloc_mem) && c.reg.nullId === a.nullId && only(c.reg, T.shared | T.alloc_mem)) {
-        s.cells.set(off, { width: c.width, reg: nullSide(c.reg, isNull) ?? c.reg });
+        s.cells.set(off, { width: c.width, reg: nullSide(s, c.reg, isNull) ?? c.reg });
       }
     }
   }
   // So do registers and spills that hold the same value (a pointer or null, reloaded from the
   // slot it was spilled to, is tested in one register and used from another).
-  if (a.eqId !== 0) mapValues(s, (x) => (x.eqId === a.eqId && x !== next ? nullSide(x, isNull) ?? x : x));
+  if (a.eqId !== 0) mapValues(s, (x) => (x.eqId === a.eqId && x !== next ? nullSide(s, x, isNull) ?? x : x));
   return s;
 }
 
 /** What `x == 0` (isNull) or `x != 0` leaves of x; undefined when that cannot hold. */
-function nullSide(x: Reg, isNull: boolean): Reg | undefined {
-  const nullable = has(x, T.shared | T.alloc_mem) && x.nullable;
+function nullSide(s: State, x: Reg, isNull: boolean): Reg | undefined {
+  // A pointer whose address may be 0 (possibly null, or an offset that may cancel its object's
+  // address) is the number 0 on the null side; any other pointer cannot be 0 there.
+  const zero = has(x, POINTER_TYPES) && pointerMayBeZero(s, x);
   const numPart = has(x, T.number) ? refineNums(isNull ? 'jeq' : 'jne', x.num, constNum(0n), 64)?.[0] : undefined;
   if (isNull) {
-    if (!nullable && numPart === undefined) return undefined;
-    return { ...numberReg(nullable ? constNum(0n) : numPart), eqId: x.eqId };
+    if (!zero && numPart === undefined) return undefined;
+    return { ...numberReg(zero ? constNum(0n) : numPart), eqId: x.eqId };
   }
   const types = numPart === undefined ? x.types & ~T.number : x.types;
   if (types === 0) return undefined;

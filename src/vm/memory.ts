@@ -3,7 +3,7 @@
 // NULL_GUARD bytes are never handed out, so 0 (NULL) and small offsets from it never hit an object.
 
 export const PAGE_SIZE = 65536;
-/** Objects end at or below this address (see alloc). */
+/** Objects end below this address (see alloc). */
 export const ADDRESS_LIMIT = 2 ** 32 - 2 ** 16;
 /** Bytes at the start of memory that belong to no object. Accesses there are null dereferences. */
 export const NULL_GUARD = 4096;
@@ -176,7 +176,7 @@ export class LinearMemory {
     // No object ends in the last 64 KiB below 2^32: an address up to 64 KiB past the end of any
     // object is still a 32-bit address, which the verifier relies on (a 32-bit move of such a
     // pointer keeps it: src/verifier/memory.ts insideObject).
-    if (end > this.ceiling || end > ADDRESS_LIMIT) {
+    if (end > this.ceiling || end >= ADDRESS_LIMIT) {
       const what = this.ceiling === this.maximumBytes ? 'linear memory' : `the arena [0x${this.floor.toString(16)}, 0x${this.ceiling.toString(16)})`;
       throw new OutOfMemoryError(`${what} exhausted: need ${end} bytes, the limit is ${this.ceiling}`);
     }

@@ -440,3 +440,86 @@ test('read-only maps cannot be changed by helpers, and map-value pointers are no
   r6 = r0${LOOKUP}
   if r6 > r0 goto <out>${OUT}`, LINUX_SCHED_CLS, { allowPointerLeaks: true }, () => ARRAY);
 });
+
+// ---- found while writing docs/verifier-soundness.md ------------------------------------------------
+
+test('the distance between two packet pointers is a number only while it fits in 64 signed bits', () => {
+  // p = data + a, q = data - b (a, b up to 2^63 - 1): p - q may wrap, so `p - q s<= 10` says
+  // nothing about p's offset.
+  rejects(`${XDP_HEAD}
+  r5 = *(u64 *)(r2 + 0)
+  r5 >>= 1
+  r9 = *(u64 *)(r2 + 8)
+  r9 >>= 1
+  r6 = r2
+  r6 += r5
+  r7 = r2
+  r7 -= r9
+  r8 = r6
+  r6 -= r7
+  if r6 s> 10 goto <out>
+  r0 = *(u64 *)(r8 + 0)${OUT}`, 'out-of-bounds-packet', 'r0 = *(u64 *)(r8 + 0)');
+  // With small offsets the distance is exact and bounds the pointer.
+  accepts(`${XDP_HEAD}
+  r5 = *(u8 *)(r2 + 0)
+  r6 = r2
+  r6 += r5
+  r8 = r6
+  r6 -= r2
+  if r6 s> 10 goto <out>
+  r0 = *(u8 *)(r8 + 0)${OUT}`);
+});
+
+test('a pointer whose offset may cancel its object\'s address can be 0: both edges of `== 0` are analysed', () => {
+  const bad = `
+<bad>:
+  r1 = 4096
+  *(u64 *)(r1 + 0) = r1
+  r0 = 2
+  exit`;
+  rejects(`${XDP_HEAD}
+  r5 = *(u64 *)(r2 + 0)
+  r6 = r2
+  r6 += r5
+  if r6 == 0 goto <bad>${OUT}${bad}`, 'invalid-memory-access', '*(u64 *)(r1 + 0) = r1');
+  rejects(`
+  r6 = r10
+  r5 = *(u32 *)(r1 + 16)
+  r6 -= r5
+  if r6 == 0 goto <bad>${OUT}${bad}`, 'invalid-memory-access', '*(u64 *)(r1 + 0) = r1');
+  // data + a byte is never 0: the edge cannot be taken.
+  accepts(`${XDP_HEAD}
+  r5 = *(u8 *)(r2 + 0)
+  r6 = r2
+  r6 += r5
+  if r6 == 0 goto <bad>${OUT}${bad}`);
+});
+
+test('a legacy packet load may end the program, so none is allowed while a lock or a reservation is held', () => {
+  const rules = verifierRules('socket_filter', 'linux') as ProgramTypeRules;
+  const locked = `
+  r6 = r1${LOCK}
+  r0 = *(u8 *)skb[0]${UNLOCK}
+  r0 = 0
+  exit
+<out>:
+  r0 = 0
+  exit`;
+  rejects(locked, 'spin-lock', 'r0 = *(u8 *)skb[0]', rules, {}, lockMaps);
+  const RINGBUF: MapDescriptor = { name: 'rb', type: 27, keySize: 0, valueSize: 0, maxEntries: 4096, readOnly: false };
+  rejects(`
+  r6 = r1
+  r1 = map_fd 1
+  r2 = 8
+  r3 = 0
+  call 131
+  if r0 == 0 goto <out>
+  r7 = r0
+  r0 = *(u8 *)skb[0]
+  r1 = r7
+  r2 = 0
+  call 133
+<out>:
+  r0 = 0
+  exit`, 'pointer-leak', 'r0 = *(u8 *)skb[0]', rules, {}, () => RINGBUF);
+});

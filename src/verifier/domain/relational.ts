@@ -103,7 +103,9 @@ function updateAlu(s: State, insn: Instruction, b: AluBefore): void {
   if (bits === 32) {
     if (kind !== 'num' || !inU32(dr) || !inU32(sr)) return forget(z, d);
     if (op === 'add' ? dr.hi + sr.hi >= U32 : dr.lo - sr.hi < 0n) return forget(z, d);
-  } else if (kind === 'num' && b.dst === 'num') {
+  } else if (kind === 'num') {
+    // A number (a sum or difference of numbers, or the distance between two packet pointers)
+    // is the exact result only while that stays a signed 64-bit value; the machine wraps.
     const l = op === 'add' ? dr.lo + sr.lo : dr.lo - sr.hi;
     const h = op === 'add' ? dr.hi + sr.hi : dr.hi - sr.lo;
     if (l < S64_MIN || h > S64_MAX) return forget(z, d);

@@ -396,6 +396,25 @@ export function packetAddressExact(s: State, r: Reg): boolean {
   }
 }
 
+/** Objects start at or above this address (LinearMemory's null guard). */
+const NULL_GUARD = 4096n;
+
+/**
+ * Whether pointer `r` may hold the address 0: a possibly-null map value or record, or an offset
+ * that may reach NULL_GUARD bytes below its object (or wrap round from the top), cancelling the
+ * object's address. Otherwise `r == 0` cannot hold.
+ */
+export function pointerMayBeZero(s: State, r: Reg): boolean {
+  if (has(r, T.shared | T.alloc_mem) && r.nullable) return true;
+  const reaches = (x: Itv): boolean => x.lo <= -NULL_GUARD || x.hi >= 1n << 63n;
+  if (has(r, T.ctx) && reaches(r.ctx)) return true;
+  if (has(r, T.stack) && reaches(r.stack)) return true;
+  if (has(r, T.shared) && reaches(r.shared)) return true;
+  if (has(r, T.alloc_mem) && reaches(r.alloc)) return true;
+  if (has(r, T.packet) && (r.pktBase === 'mixed' || reaches(pktTotal(s, r)))) return true;
+  return false;
+}
+
 /** The same pointer without its link to a packet variable. */
 export function dropPktVar(s: State, r: Reg): Reg {
   return r.pktVar === 0 || !has(r, T.packet) ? r : { ...r, pkt: pktTotal(s, r), pktVar: 0 };
