@@ -253,6 +253,22 @@ test('B12: ebpf-for-windows memcpy_s writes src_size bytes only when they fit in
   accepts(copy(16, 4, 4), EFW_XDP);
 });
 
+/** map_update_elem(map_fd 1, &0, 16 zero bytes, BPF_ANY). */
+const UPDATE = `
+  r1 = 0
+  *(u32 *)(r10 - 4) = r1
+  *(u64 *)(r10 - 24) = r1
+  *(u64 *)(r10 - 16) = r1
+  r1 = map_fd 1
+  r2 = r10
+  r2 += -4
+  r3 = r10
+  r3 += -24
+  r4 = 0
+  call 2
+  r0 = 2
+  exit`;
+
 // ---- B8: spin locks ------------------------------------------------------------------------------
 
 const LOCKED: MapDescriptor = { name: 'locked', type: 2, keySize: 4, valueSize: 16, maxEntries: 1, readOnly: false, spinLock: 4 };
@@ -293,20 +309,7 @@ test('B8: a bpf_spin_lock is the BTF-declared lock of one map value, and only th
   r3 = 16
   call 2147418113${OUT}`, 'spin-lock', 'call 2147418113', LINUX_XDP, {}, lockMaps);
   // Updating a locked map's value with map_update_elem would overwrite the lock word.
-  rejects(`
-  r1 = 0
-  *(u32 *)(r10 - 4) = r1
-  *(u64 *)(r10 - 24) = r1
-  *(u64 *)(r10 - 16) = r1
-  r1 = map_fd 1
-  r2 = r10
-  r2 += -4
-  r3 = r10
-  r3 += -24
-  r4 = 0
-  call 2
-  r0 = 2
-  exit`, 'spin-lock', 'call 2', LINUX_XDP, {}, lockMaps);
+  rejects(UPDATE, 'spin-lock', 'call 2', LINUX_XDP, {}, lockMaps);
 });
 
 test('B8: unlocking the lock of another lookup\'s value, or calling a function while locked, is refused', () => {
@@ -419,20 +422,7 @@ test('B11: legacy packet loads only in socket filters and tc programs', () => {
 
 test('read-only maps cannot be changed by helpers, and map-value pointers are not ordered', () => {
   const ro: MapDescriptor = { ...ARRAY, name: 'ro', readOnly: true };
-  rejects(`
-  r1 = 0
-  *(u32 *)(r10 - 4) = r1
-  *(u64 *)(r10 - 24) = r1
-  *(u64 *)(r10 - 16) = r1
-  r1 = map_fd 1
-  r2 = r10
-  r2 += -4
-  r3 = r10
-  r3 += -24
-  r4 = 0
-  call 2
-  r0 = 2
-  exit`, 'write-to-read-only', 'call 2', LINUX_XDP, {}, () => ro);
+  rejects(UPDATE, 'write-to-read-only', 'call 2', LINUX_XDP, {}, () => ro);
   rejects(`${LOOKUP}
   r6 = r0${LOOKUP}
   if r6 > r0 goto <out>${OUT}`, 'invalid-pointer-comparison', 'if r6 > r0', LINUX_XDP, {}, () => ARRAY);
