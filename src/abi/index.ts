@@ -19,6 +19,7 @@ import type { HelperDef } from './types.js';
 export * from './types.js';
 export * from './linux.js';
 export * from './printf.js';
+export * from './address-space.js';
 export * from './efw.js';
 export * from './builtins.js';
 

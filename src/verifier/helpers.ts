@@ -90,11 +90,9 @@ function checkRegion(s: State, env: Env, r: number, size: Itv, mode: 'read' | 'w
  * must not outnumber the arguments it passes (the helper would fault).
  */
 function printfStrings(s: State, env: Env, p: NonNullable<HelperRule['printf']>, argCount: number, helper: string): Set<number> {
-  let limit = 4096;
-  if (p.formatSize !== undefined) {
-    const size = s.regs[p.formatSize];
-    if (only(size, T.number) && size.num.u.hi < 4096n) limit = Number(size.num.u.hi);
-  }
+  // The format is read up to its NUL or its size (the helpers' own 4096-byte limit otherwise).
+  const size = p.formatSize === undefined ? undefined : s.regs[p.formatSize];
+  const limit = size !== undefined && only(size, T.number) && size.num.u.hi < 4096n ? Number(size.num.u.hi) : 4096;
   const conversions = formatConversions(s, env, p.format, limit, helper);
   if (p.array === true) {
     if (conversions.includes('s')) fail('bad-helper-argument', `${helper}: %s is not supported: its address would come from the data array, where the verifier cannot type it`);
@@ -129,8 +127,6 @@ function mapArg(s: State, r: number, helper: string, programs: boolean): MapInfo
   return reg.map;
 }
 
-
-
 /** A callback the helper just called will run: where it starts and its r1-r5 on each run. */
 export interface CallbackRun {
   readonly target: number;
@@ -152,9 +148,10 @@ export function callHelper(s: State, env: Env, id: number, pc: number): Callback
   const before = s.regs.slice(0, 6);
   const kinds = rule.args;
   const sizeRegister = rule.sizeRegister;
+  // The arguments a printf-style helper dereferences as %s strings.
+  const strings = rule.printf === undefined ? new Set<number>() : printfStrings(s, env, rule.printf, kinds.length, rule.name);
   // Buffers the helper writes are checked after every argument it reads, so a write cannot make
   // a region it also reads (memmove's overlapping source, say) look initialised.
-  const strings = rule.printf === undefined ? new Set<number>() : printfStrings(s, env, rule.printf, kinds.length, rule.name);
   const writes: { r: number; size: Itv; allowNull: boolean; written: bigint }[] = [];
   const guaranteed = (size: Itv): bigint => {
     const w = rule.writes;
@@ -196,8 +193,9 @@ export function callHelper(s: State, env: Env, id: number, pc: number): Callback
         if (rule.changesMap === true) {
           const ro = alternativesOf(map).find((m) => m.readOnly);
           if (ro !== undefined) fail('write-to-read-only', `${name}: map ${ro.name} is read-only for programs (BPF_F_RDONLY_PROG, or .rodata)`);
-          // The lock word would be overwritten with whatever the new value holds there (a "held" lock hangs the next bpf_spin_lock).
-          const locked = name === 'map_update_elem' ? alternativesOf(map).find((m) => m.spinLock !== undefined) : undefined;
+          // A helper that copies a whole value in would overwrite the lock word with whatever the
+          // new value holds there (a "held" lock hangs the next bpf_spin_lock).
+          const locked = kinds.includes('ptr_to_map_value') ? alternativesOf(map).find((m) => m.spinLock !== undefined) : undefined;
           if (locked !== undefined) fail('spin-lock', `${name}: map ${locked.name}'s values hold a bpf_spin_lock; programs change them in place (under the lock), not with map_update_elem`);
         }
         break;

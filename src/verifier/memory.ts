@@ -5,6 +5,7 @@ import {
   type Reg, type State, MIXED_LOCK, NO_END, NO_LOCK, POINTER_TYPES, T, TOP, has, roomOf, joinReg, numberReg, pointerReg, pktTotal, STACK_NUMBER, STACK_OTHER, STACK_UNINIT,
   only, showReg,
 } from './domain/state.js';
+import { TOP_MARGIN as ADDRESS_SPACE_TOP_MARGIN } from '../abi/address-space.js';
 import { fail } from './errors.js';
 import { belowZero, slackToEnd } from './domain/relational.js';
 import type { ProgramTypeRules } from './program-type.js';
@@ -31,11 +32,8 @@ export interface MemEnv {
   readonly addresses32?: boolean;
 }
 
-/**
- * Bytes past the end of an object that are still below 2^32: no object ends in the last 64 KiB
- * of the 32-bit address space (LinearMemory.alloc's ADDRESS_LIMIT).
- */
-const TOP_MARGIN = 1n << 16n;
+/** Bytes past the end of an object that are still below 2^32 (src/abi/address-space.ts). */
+const TOP_MARGIN = BigInt(ADDRESS_SPACE_TOP_MARGIN);
 
 /**
  * Whether every address pointer `reg` may hold lies within its object or at most TOP_MARGIN

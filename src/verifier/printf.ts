@@ -29,7 +29,8 @@ function stackByte(s: State, at: number, bigEndian: boolean): number | undefined
 
 /**
  * The bytes a string at pointer `reg` is made of up to its NUL (not included), reading at most
- * `limit` bytes; undefined where they are not all known. `exact`: the NUL must be found.
+ * `limit` bytes within its object; undefined where they are not all known. `terminated`: the NUL
+ * was found.
  */
 function knownString(s: State, env: Env, reg: Reg, limit: number): { bytes: number[]; terminated: boolean } | undefined {
   if (only(reg, T.stack) && isConst(reg.stack)) {

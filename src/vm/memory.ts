@@ -2,11 +2,10 @@
 // holding every object a program can point at. Pointers are 32-bit offsets into it; the first
 // NULL_GUARD bytes are never handed out, so 0 (NULL) and small offsets from it never hit an object.
 
+import { ADDRESS_LIMIT, NULL_GUARD } from '../abi/address-space.js';
+
+export { NULL_GUARD };
 export const PAGE_SIZE = 65536;
-/** Objects end below this address (see alloc). */
-export const ADDRESS_LIMIT = 2 ** 32 - 2 ** 16;
-/** Bytes at the start of memory that belong to no object. Accesses there are null dereferences. */
-export const NULL_GUARD = 4096;
 
 export interface LinearMemoryOptions {
   /** Initial size in 64 KiB pages (default 16 = 1 MiB). */
@@ -173,9 +172,8 @@ export class LinearMemory {
     if (!Number.isInteger(size) || size < 0) throw new RangeError(`invalid allocation size ${size}`);
     const start = Math.ceil(this.top / align) * align;
     const end = start + Math.max(size, 1);
-    // No object ends in the last 64 KiB below 2^32: an address up to 64 KiB past the end of any
-    // object is still a 32-bit address, which the verifier relies on (a 32-bit move of such a
-    // pointer keeps it: src/verifier/memory.ts insideObject).
+    // No object ends in the last 64 KiB below 2^32 (src/abi/address-space.ts): the verifier
+    // relies on it when a pointer past its object is moved to 32 bits.
     if (end > this.ceiling || end >= ADDRESS_LIMIT) {
       const what = this.ceiling === this.maximumBytes ? 'linear memory' : `the arena [0x${this.floor.toString(16)}, 0x${this.ceiling.toString(16)})`;
       throw new OutOfMemoryError(`${what} exhausted: need ${end} bytes, the limit is ${this.ceiling}`);

@@ -9,6 +9,7 @@
 import {
   type Itv, type Num, eqItv, hull, itv, meet, normalize, showItv, topNum, widen, S64_MAX, S64_MIN,
 } from './interval.js';
+import { NULL_GUARD as ADDRESS_SPACE_NULL_GUARD } from '../../abi/address-space.js';
 import { dropUntracked, withUnaryFacts } from './relational.js';
 import { type Zone, N as ZONE_N, PKT as ZONE_PKT, eqZone, joinZone } from './zone.js';
 
@@ -396,8 +397,8 @@ export function packetAddressExact(s: State, r: Reg): boolean {
   }
 }
 
-/** Objects start at or above this address (LinearMemory's null guard). */
-const NULL_GUARD = 4096n;
+/** Objects start at or above this address (src/abi/address-space.ts). */
+const NULL_GUARD = BigInt(ADDRESS_SPACE_NULL_GUARD);
 
 /**
  * Whether pointer `r` may hold the address 0: a possibly-null map value or record, or an offset
