@@ -56,6 +56,8 @@ interface Row {
   message?: string;
   ms: number;
   instructions: number;
+  /** Analysis nodes visited (statesVisited). */
+  states: number;
 }
 
 const lines = readFileSync(join(SAMPLES, 'ebpf-samples-verdicts.csv'), 'utf8').trim().split('\n').slice(1);
@@ -76,7 +78,7 @@ for (const line of lines) {
     }
     specs.set(object, spec);
   }
-  const row: Row = { object, section, fn, type, prevail, expected, linux, verdict: 'not-opened', ms: 0, instructions: 0 };
+  const row: Row = { object, section, fn, type, prevail, expected, linux, verdict: 'not-opened', ms: 0, instructions: 0, states: 0 };
   rows.push(row);
   if (spec instanceof Error) {
     row.message = spec.message;
@@ -103,6 +105,7 @@ for (const line of lines) {
   // PREVAIL's sample outcomes assume no termination check; so do these figures.
   const report = verifyProgram(spec, program, rules, { termination: false, allowPointerLeaks });
   row.ms = performance.now() - t;
+  row.states = report.statesVisited;
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
   row.verdict = report.ok ? 'accepted' : 'refused';
   if (!report.ok) {
@@ -136,4 +139,6 @@ if (verbose) {
   out('why PREVAIL-accepted programs are not accepted:');
   for (const [k, v] of [...codes].sort((x, y) => y[1] - x[1])) out(`  ${v} ${k}`);
 }
+const cilium = rows.filter((r) => r.object.includes('cilium') && r.states > 0).sort((x, y) => y.instructions - x.instructions).slice(0, 6);
+out(`states visited on the largest Cilium programs: ${cilium.map((r) => `${r.object}:${r.fn} ${r.instructions} insns ${r.states}`).join('; ')} (total ${cilium.reduce((a, r) => a + r.states, 0)})`);
 if (jsonAt >= 0) writeFileSync(args[jsonAt + 1], JSON.stringify({ rows, totalMs, median, peakRss }, null, 2));

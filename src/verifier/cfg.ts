@@ -3,7 +3,7 @@
 // pick the next node to analyse.
 
 import type { Instruction } from '../isa/instruction.js';
-import { callTarget, jumpTarget } from '../isa/instruction.js';
+import { callTarget, jumpTarget, lddwValue } from '../isa/instruction.js';
 import { LddwSrc } from '../isa/opcodes.js';
 import type { Budget } from './budget.js';
 import { Violation } from './errors.js';
@@ -24,6 +24,30 @@ export interface Cfg {
    * that tests it before being overwritten (the analysis keeps paths apart by their constants).
    */
   readonly branchLive: ReadonlyMap<number, number>;
+  /**
+   * The loop-nesting forest: per loop head, its body size in slots, the head of the loop around
+   * it (-1: none) and whether it is reducible (its head dominates its body).
+   */
+  readonly loops: ReadonlyMap<number, Loop>;
+  /** Per pc, the head of the innermost natural loop containing it. */
+  readonly innermostLoop: ReadonlyMap<number, number>;
+  /**
+   * The constants the program compares with or moves into registers (c - 1, c and c + 1 for
+   * each, in every reading a comparison may use), sorted: the thresholds the analysis widens loop
+   * counters to.
+   */
+  readonly thresholds: readonly bigint[];
+  /** How many intra-procedural edges lead to pc. */
+  predecessorCount(pc: number): number;
+}
+
+export interface Loop {
+  /** Slots in the loop's body, inner loops included. */
+  readonly size: number;
+  /** Head of the enclosing loop, or -1. */
+  readonly parent: number;
+  /** False when the body can be entered other than through the head. */
+  readonly reducible: boolean;
 }
 
 export interface AssumeEdges {
@@ -168,10 +192,179 @@ export function buildCfg(insns: readonly Instruction[], assumes: AssumeEdges, fu
   }
   const orderAt = new Int32Array(end + 1).fill(-1);
   for (let i = 0; i < posts; i++) orderAt[post[posts - 1 - i]] = i;
+  const preds = predecessors(succAt);
+  const { loops, innermost } = naturalLoops(end, succAt, functionEntries, preds, budget);
   return {
     byPc: new PcMap(insnAt), end, succ: new PcMap(succAt), loopHeads, backEdges, order: new PcMap(orderAt, (i) => i < 0), functionEntries,
-    branchLive: new PcMap(branchLiveness(insnAt, succAt, budget), (mask) => mask === 0),
+    branchLive: new PcMap(branchLiveness(insnAt, succAt, preds, budget), (mask) => mask === 0),
+    loops, innermostLoop: new PcMap(innermost, (h) => h < 0), thresholds: comparedConstants(insns),
+    predecessorCount: (pc) => (pc >= 0 && pc < end ? preds.start[pc + 1] - preds.start[pc] : 0),
   };
+}
+
+/** Predecessors, packed: those of pc are from[start[pc]] .. from[start[pc + 1] - 1]. */
+interface Preds {
+  readonly start: Int32Array;
+  readonly from: Int32Array;
+}
+
+function predecessors(succAt: readonly (readonly number[] | undefined)[]): Preds {
+  const size = succAt.length;
+  const start = new Int32Array(size + 1);
+  for (let pc = 0; pc < size; pc++) for (const t of succAt[pc] ?? NO_SUCCESSORS) start[t + 1]++;
+  for (let pc = 0; pc < size; pc++) start[pc + 1] += start[pc];
+  const from = new Int32Array(start[size]);
+  const fill = start.slice(0, size);
+  for (let pc = 0; pc < size; pc++) for (const t of succAt[pc] ?? NO_SUCCESSORS) from[fill[t]++] = pc;
+  return { start, from };
+}
+
+/**
+ * The loop-nesting forest, by Havlak's algorithm (Tarjan's interval finding over a depth-first
+ * spanning tree, with union-find, extended to irreducible loops): near-linear in the size of the
+ * graph whatever its loop structure. A header's loop is the part of its DFS subtree that reaches
+ * one of its back-edge sources without passing it; inner loops are collapsed into their headers
+ * as the outer ones are found (headers are visited in reverse preorder). A loop whose body has a
+ * predecessor outside the header's subtree can be entered without passing the header: it is
+ * irreducible, and not unrolled.
+ */
+function naturalLoops(
+  end: number, succAt: readonly (readonly number[] | undefined)[], entries: ReadonlySet<number>, preds: Preds, budget?: Budget,
+): { loops: Map<number, Loop>; innermost: Int32Array } {
+  // Preorder numbers and the last number in each subtree.
+  const number = new Int32Array(end + 1).fill(-1);
+  const last = new Int32Array(end + 1);
+  const nodeAt: number[] = [];
+  const stack: number[] = [];
+  const edge: number[] = [];
+  for (const root of entries) {
+    if (number[root] >= 0) continue;
+    number[root] = nodeAt.length;
+    nodeAt.push(root);
+    stack.push(root);
+    edge.push(0);
+    while (stack.length > 0) {
+      const top = stack.length - 1;
+      const pc = stack[top];
+      budget?.tick('finding loops', pc);
+      const out = succAt[pc] ?? NO_SUCCESSORS;
+      if (edge[top] < out.length) {
+        const t = out[edge[top]++];
+        if (number[t] < 0) {
+          number[t] = nodeAt.length;
+          nodeAt.push(t);
+          stack.push(t);
+          edge.push(0);
+        }
+      } else {
+        last[number[pc]] = nodeAt.length - 1;
+        stack.pop();
+        edge.pop();
+      }
+    }
+  }
+  const n = nodeAt.length;
+  const isAncestor = (w: number, v: number): boolean => w <= v && v <= last[w];
+  // Union-find over preorder numbers: find(x) is the outermost header found so far around x.
+  const parent = Int32Array.from({ length: n }, (_, i) => i);
+  const find = (x: number): number => {
+    let r = x;
+    while (parent[r] !== r) r = parent[r];
+    while (parent[x] !== r) {
+      const up = parent[x];
+      parent[x] = r;
+      x = up;
+    }
+    return r;
+  };
+  const header = new Int32Array(n).fill(-1);
+  const size = new Int32Array(n).fill(1);
+  const loops = new Map<number, Loop>();
+  const irreducible = new Set<number>();
+  const inBody = new Uint8Array(n);
+  /** Havlak's extra edges: entries that bypass an irreducible loop's header, charged to the header. */
+  const entriesInto = new Map<number, number[]>();
+  for (let w = n - 1; w >= 0; w--) {
+    const pcW = nodeAt[w];
+    const body: number[] = [];
+    let isHeader = false;
+    for (let k = preds.start[pcW]; k < preds.start[pcW + 1]; k++) {
+      const v = number[preds.from[k]];
+      if (v < 0 || !isAncestor(w, v)) continue;
+      isHeader = true;
+      if (v === w) continue;
+      const x = find(v);
+      if (inBody[x] === 0 && x !== w) {
+        inBody[x] = 1;
+        body.push(x);
+      }
+    }
+    if (!isHeader) continue;
+    for (let i = 0; i < body.length; i++) {
+      const x = body[i];
+      budget?.tick('finding loops', nodeAt[x]);
+      const pcX = nodeAt[x];
+      const visit = (v: number): void => {
+        const y = find(v);
+        if (!isAncestor(w, y)) {
+          // An entry into w's loop that bypasses w; the loops around w see it as an edge into w.
+          irreducible.add(pcW);
+          const list = entriesInto.get(w);
+          if (list === undefined) entriesInto.set(w, [y]);
+          else list.push(y);
+        } else if (inBody[y] === 0 && y !== w) {
+          inBody[y] = 1;
+          body.push(y);
+        }
+      };
+      for (let k = preds.start[pcX]; k < preds.start[pcX + 1]; k++) {
+        const v = number[preds.from[k]];
+        // A back edge into x is x's own (its loop is already collapsed into x).
+        if (v >= 0 && !isAncestor(x, v)) visit(v);
+      }
+      for (const v of entriesInto.get(x) ?? []) visit(v);
+    }
+    let total = 1;
+    for (const x of body) {
+      inBody[x] = 0;
+      header[x] = w;
+      parent[x] = w;
+      total += size[x];
+    }
+    size[w] = total;
+    loops.set(pcW, { size: total, parent: -1, reducible: true });
+  }
+  const innermost = new Int32Array(end + 1).fill(-1);
+  for (let v = 0; v < n; v++) {
+    const pc = nodeAt[v];
+    const outer = header[v] < 0 ? -1 : nodeAt[header[v]];
+    const loop = loops.get(pc);
+    if (loop !== undefined) {
+      loops.set(pc, { size: loop.size, parent: outer, reducible: !irreducible.has(pc) });
+      innermost[pc] = pc;
+    } else {
+      innermost[pc] = outer;
+    }
+  }
+  return { loops, innermost };
+}
+
+function comparedConstants(insns: readonly Instruction[]): bigint[] {
+  const seen = new Set<bigint>();
+  for (const insn of insns) {
+    // Immediate comparisons, and constants moved into a register (clang often hoists a loop's
+    // bound into one and compares with that).
+    const moved = (insn.spec.form === 'alu-imm' && insn.spec.op === 'mov') || insn.spec.form === 'lddw';
+    if (insn.spec.form !== 'jmp-imm' && !moved) continue;
+    if (insn.spec.form === 'lddw' && insn.src !== LddwSrc.IMM64) continue;
+    const c = insn.spec.form === 'lddw' ? BigInt.asIntN(64, lddwValue(insn)) : BigInt(insn.imm);
+    for (const v of [c, BigInt.asUintN(64, c), BigInt.asUintN(32, c), BigInt.asIntN(32, c)]) {
+      seen.add(v - 1n);
+      seen.add(v);
+      seen.add(v + 1n);
+    }
+  }
+  return [...seen].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 /**
@@ -210,15 +403,9 @@ export function liveBefore(insn: Instruction, out: number): number {
  * the number of edges, whatever the loop structure (repeating whole-program passes until nothing
  * changes took one pass per interleaved loop: quadratic).
  */
-function branchLiveness(insnAt: readonly (Instruction | undefined)[], succAt: readonly (readonly number[] | undefined)[], budget?: Budget): Int32Array {
+function branchLiveness(insnAt: readonly (Instruction | undefined)[], succAt: readonly (readonly number[] | undefined)[], preds: Preds, budget?: Budget): Int32Array {
   const size = insnAt.length;
-  // Predecessors, packed: those of pc are from[predStart[pc]] .. from[predStart[pc + 1] - 1].
-  const predStart = new Int32Array(size + 1);
-  for (let pc = 0; pc < size; pc++) for (const t of succAt[pc] ?? NO_SUCCESSORS) predStart[t + 1]++;
-  for (let pc = 0; pc < size; pc++) predStart[pc + 1] += predStart[pc];
-  const from = new Int32Array(predStart[size]);
-  const fill = predStart.slice(0, size);
-  for (let pc = 0; pc < size; pc++) for (const t of succAt[pc] ?? NO_SUCCESSORS) from[fill[t]++] = pc;
+  const { start: predStart, from } = preds;
   const live = new Int32Array(size);
   // Every instruction once, the last first (the order a backward pass would take), then the
   // predecessors of whatever changed.

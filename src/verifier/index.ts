@@ -13,10 +13,15 @@
 // - transfer.ts / memory.ts / helpers.ts: one transfer function per instruction form; each check
 //   that fails throws a Violation with a stable code (errors.ts). The path stops there, so one root
 //   cause gives one error.
-// - This file runs a worklist fixpoint (priority: reverse post-order), joins at merge points,
-//   widens at loop heads after a few exact iterations, and, with `termination`, proves each loop
+// - This file runs a worklist fixpoint (priority: reverse post-order) and joins at merge points.
+//   Loops: see docs/verifier-loops.md. Natural loops are first unrolled, iteration by iteration
+//   (iteration.ts: analysis nodes are keyed by the iteration each enclosing loop is in), as the
+//   Linux verifier explores them; a loop that is still going when its unrolling budget runs out
+//   continues in one summary node per context, which joins, widens to the nearest of the
+//   program's own compared constants (cfg.ts thresholds), and, with `termination`, must be proven
 //   bounded by a ranking register: one that moves by at least 1 in the same direction on every
 //   back edge (tracked as per-loop deltas in the state) and is bounded on the back edges.
+//   Irreducible loops are not unrolled: they get the summary treatment from their first pass.
 // - Callbacks (bpf_loop, bpf_for_each_map_elem): the function pointer's target is analysed as a
 //   call from the helper site, in a fresh frame, with the arguments the helper passes (index or
 //   map/key/value, and the caller's ctx pointer). The helper may run it zero or more times: the
@@ -40,6 +45,7 @@ import {
   pointerReg, showReg, showState,
 } from './domain/state.js';
 import { type Cfg, buildCfg } from './cfg.js';
+import { type Iteration, type LoopEntry, OUTSIDE_LOOPS, SUMMARY, Unroller, type UnrollLimits, entryOf, iterationKey } from './iteration.js';
 import { Budget, BudgetExceeded } from './budget.js';
 import { type ErrorCode, Violation } from './errors.js';
 import { type CallbackRun, callHelper, helperIdOf } from './helpers.js';
@@ -113,12 +119,17 @@ export interface VerifierOptions {
   readonly maxSteps?: number;
   readonly timeLimitMs?: number;
   readonly maxMemoryMb?: number;
+  /** How far loops are unrolled before their summary (default DEFAULT_UNROLL; tests lower it). */
+  readonly unroll?: UnrollLimits;
 }
 
 export const FRAME_SIZE = 512;
 export const MAX_FRAMES = 8;
 export const STACK_SIZE = FRAME_SIZE * MAX_FRAMES;
+/** Passes over a loop head that is not unrolled (an irreducible loop) before it widens. */
 const WIDEN_DELAY = 40;
+/** Passes over a summary node before it widens: the unrolled iterations before it were exact. */
+const SUMMARY_WIDEN_DELAY = 3;
 /** Paths with different tested constants kept apart per program point, at most. */
 const MAX_PARTITIONS = 32;
 const MAX_LOOP_ITERATIONS = 100000;
@@ -157,6 +168,8 @@ interface Node {
   readonly key: string;
   readonly calls: readonly number[];
   readonly pc: number;
+  /** The iteration of each enclosing natural loop this node's paths are in. */
+  readonly iter: Iteration;
   state: State;
   visits: number;
   queued: boolean;
@@ -258,17 +271,34 @@ function run(program: VerifierInput, options: VerifierOptions, budget: Budget): 
   const nodes = new Map<string, Node>();
   const heap = new Heap();
   const errors = new Map<number, VerifierError>();
-  const backStates = new Map<string, State>(); // `${calls}|from>to` -> joined state on that back edge
+  /** Per loop-head node that needs a ranking proof: per back-edge source pc, the joined state on that edge. */
+  const backStates = new Map<string, Map<number, State>>();
+  const unroller = new Unroller(cfg, options.unroll);
   let steps = 0;
 
-  const nodeFor = (calls: readonly number[], pc: number, partition = ''): Node => {
-    const key = partition === '' ? `${calls.join('/')}|${pc}` : `${calls.join('/')}|${pc}#${partition}`;
+  /** (call stack, pc, iteration) as a string: also the key of a loop's deltas in the state. */
+  const placeKey = (calls: readonly number[], pc: number, iter: Iteration): string => {
+    const it = iterationKey(iter);
+    return it === '' ? `${calls.join('/')}|${pc}` : `${calls.join('/')}|${pc}@${it}`;
+  };
+  const nodeFor = (calls: readonly number[], pc: number, iter: Iteration, partition = ''): Node => {
+    const place = placeKey(calls, pc, iter);
+    const key = partition === '' ? place : `${place}#${partition}`;
     let n = nodes.get(key);
     if (n === undefined) {
-      n = { key, calls, pc, state: undefined as unknown as State, visits: 0, queued: false };
+      n = { key, calls, pc, iter, state: undefined as unknown as State, visits: 0, queued: false };
       nodes.set(key, n);
+      if (unroller.unrolls(pc)) {
+        const e = entryOf(iter, calls.length, pc);
+        if (e !== undefined) unroller.noteNode(pc, e.k);
+      }
     }
     return n;
+  };
+  /** Whether the node at a loop head is one of the loop's unrolled iterations (no widening, no proof). */
+  const unrolledIteration = (n: Node): boolean => {
+    const e = unroller.unrolls(n.pc) ? entryOf(n.iter, n.calls.length, n.pc) : undefined;
+    return e !== undefined && e.k !== SUMMARY;
   };
   const priority = (n: Node): number => (cfg.order.get(n.pc) ?? cfg.end) * (MAX_FRAMES + 1) + n.calls.length;
 
@@ -280,7 +310,7 @@ function run(program: VerifierInput, options: VerifierOptions, budget: Budget): 
    * Loop heads and callback entries are never split: their single state carries the widening
    * and the termination proof.
    */
-  const partitionOf = (calls: readonly number[], pc: number, s: State): string => {
+  const partitionOf = (calls: readonly number[], pc: number, iter: Iteration, s: State): string => {
     const mask = cfg.branchLive.get(pc) ?? 0;
     if (mask === 0 || cfg.loopHeads.has(pc)) return '';
     // Most points have nothing to tell paths apart by: find out before building strings.
@@ -291,7 +321,7 @@ function run(program: VerifierInput, options: VerifierOptions, budget: Budget): 
       any = only(x, T.number) ? x.num.s.lo === x.num.s.hi : (x.types & POINTER_TYPES) !== 0;
     }
     if (!any) return '';
-    const base = `${calls.join('/')}|${pc}`;
+    const base = placeKey(calls, pc, iter);
     if (callbackEntries.has(base)) return '';
     let sig = '';
     for (let r = 0; r <= 9; r++) {
@@ -314,13 +344,15 @@ function run(program: VerifierInput, options: VerifierOptions, budget: Budget): 
     return sig;
   };
 
-  const propagate = (calls: readonly number[], pc: number, s: State): void => {
-    const n = nodeFor(calls, pc, partitionOf(calls, pc, s));
+  const propagate = (calls: readonly number[], pc: number, s: State, iter: Iteration): void => {
+    const n = nodeFor(calls, pc, iter, partitionOf(calls, pc, iter, s));
     if (n.state === undefined) {
       n.state = s;
     } else {
-      const widenHere = (cfg.loopHeads.has(pc) || callbackEntries.has(n.key)) && n.visits >= WIDEN_DELAY;
-      const joined = joinState(n.state, s, widenHere);
+      const head = cfg.loopHeads.has(pc) || callbackEntries.has(n.key);
+      const summary = head && unroller.unrolls(pc) && !unrolledIteration(n);
+      const widenHere = head && n.visits >= (summary ? SUMMARY_WIDEN_DELAY : WIDEN_DELAY);
+      const joined = joinState(n.state, s, widenHere ? cfg.thresholds : false);
       if (eqState(joined, n.state)) return;
       n.state = joined;
     }
@@ -331,7 +363,7 @@ function run(program: VerifierInput, options: VerifierOptions, budget: Budget): 
   };
 
   const entry = options.entryState ?? defaultEntryState(rules);
-  propagate([], insns[0].pc, cloneState(entry));
+  propagate([], insns[0].pc, cloneState(entry), unroller.enter(OUTSIDE_LOOPS, 0, insns[0].pc));
 
   const record = (node: Node, v: Violation, s: State): void => {
     if (errors.has(node.pc)) return;
@@ -341,7 +373,7 @@ function run(program: VerifierInput, options: VerifierOptions, budget: Budget): 
     const line = program.lineInfo?.[node.pc];
     errors.set(node.pc, {
       code: v.code, pc: node.pc, instruction: insn === undefined ? '(end of program)' : formatInstruction(insn, 'llvm'),
-      message: v.message, registers,
+      message: v.code === 'unbounded-loop' ? v.message : `${v.message}${whichIteration(node.iter)}`, registers,
       ...(line === undefined ? {} : { source: { file: line.fileName, line: line.line, column: line.column, text: line.lineText } }),
       ...(node.calls.length > 0 ? { callStack: node.calls } : {}),
     });
@@ -361,7 +393,9 @@ function run(program: VerifierInput, options: VerifierOptions, budget: Budget): 
     const keep = options.verbose === true || cfg.loopHeads.has(node.pc) || callbackEntries.has(node.key);
     const s = keep ? cloneState(node.state) : node.state;
     if (!keep) node.state = undefined as unknown as State;
-    if (termination && cfg.loopHeads.has(node.pc)) s.deltas.set(node.key, Array.from({ length: 11 }, (_, r) => ({ from: r, by: itv(0n) })));
+    if (termination && cfg.loopHeads.has(node.pc) && !unrolledIteration(node)) {
+      s.deltas.set(placeKey(node.calls, node.pc, node.iter), Array.from({ length: 11 }, (_, r) => ({ from: r, by: itv(0n) })));
+    }
     try {
       step(node, s);
     } catch (e) {
@@ -373,13 +407,26 @@ function run(program: VerifierInput, options: VerifierOptions, budget: Budget): 
   function step(node: Node, s: State): void {
     const { pc, calls } = node;
     const insn = cfg.byPc.get(pc);
-    const out = (to: number, st: State, toCalls: readonly number[] = calls): void => {
-      if (termination && cfg.backEdges.has(`${pc}>${to}`) && toCalls === calls) {
-        const key = `${calls.join('/')}|${pc}>${to}`;
-        const old = backStates.get(key);
-        backStates.set(key, old === undefined ? cloneState(st) : joinState(old, st));
+    const out = (to: number, st: State): void => {
+      const { it, left } = unroller.advance(node.iter, calls.length, to);
+      // The loops left behind: their deltas are about iterations that are over.
+      for (const e of left) if (e.k === SUMMARY) st.deltas.delete(loopKey(calls, node.iter, e));
+      if (termination && cfg.backEdges.has(`${pc}>${to}`)) {
+        // Going round an unrolled iteration (k to k + 1), or from the last one into the
+        // summary, is progress; any other back edge closes a cycle of the analysis and needs
+        // the ranking proof.
+        const before = entryOf(node.iter, calls.length, to);
+        const after = entryOf(it, calls.length, to);
+        const progress = before !== undefined && before.k !== SUMMARY && after !== undefined && (after.k === before.k + 1 || after.k === SUMMARY);
+        if (!progress) {
+          const key = placeKey(calls, to, it);
+          let edges = backStates.get(key);
+          if (edges === undefined) backStates.set(key, (edges = new Map()));
+          const old = edges.get(pc);
+          edges.set(pc, old === undefined ? cloneState(st) : joinState(old, st));
+        }
       }
-      propagate(toCalls, to, st);
+      propagate(calls, to, st, it);
     };
     if (insn === undefined) {
       if (!options.fallOffIsExit) throw new Violation('no-exit', `execution can run past the last instruction (pc ${pc})`);
@@ -388,6 +435,7 @@ function run(program: VerifierInput, options: VerifierOptions, budget: Budget): 
     const next = pc + insn.spec.slots;
     switch (insn.spec.form) {
       case 'alu-imm': case 'alu-reg': case 'neg': case 'endian': {
+        if (isZeroExtensionOfFit(insn, s)) return out(next + 1, s);
         const before = beforeAlu(s, insn);
         alu(s, insn, env);
         afterAlu(s, insn, before);
@@ -434,7 +482,7 @@ function run(program: VerifierInput, options: VerifierOptions, budget: Budget): 
         const cb = callHelper(s, env, id, pc);
         afterOther(s, insn, rules.helpers.get(id)?.changesPacket === true);
         // The helper may not run its callback at all (this path), or run it any number of times.
-        if (cb !== undefined) enterCallback(calls, pc, s, cb);
+        if (cb !== undefined) enterCallback(calls, node.iter, pc, s, cb);
         return out(next, s);
       }
       case 'call-btf':
@@ -446,6 +494,20 @@ function run(program: VerifierInput, options: VerifierOptions, budget: Budget): 
     }
   }
 
+  /**
+   * `rX <<= 32; rX >>= 32` (how clang without alu32 zero-extends a counter it tests as 32 bits)
+   * on a number that already fits in 32 bits changes nothing: both are skipped, so the register
+   * keeps its links to its copies and its loop deltas. Only when nothing jumps between the two.
+   */
+  function isZeroExtensionOfFit(insn: Instruction, s: State): boolean {
+    if (insn.spec.form !== 'alu-imm' || insn.spec.op !== 'lsh' || insn.spec.width === 32 || insn.imm !== 32) return false;
+    const second = cfg.byPc.get(insn.pc + 1);
+    if (second === undefined || second.spec.form !== 'alu-imm' || second.spec.op !== 'rsh' || second.spec.width === 32) return false;
+    if (second.dst !== insn.dst || second.imm !== 32 || cfg.predecessorCount(second.pc) !== 1 || cfg.loopHeads.has(second.pc)) return false;
+    const x = s.regs[insn.dst];
+    return only(x, T.number) && x.num.u.hi < 1n << 32n;
+  }
+
   /** Entry pcs of the functions active in call stack `calls` (outermost first). */
   function activeFunctions(calls: readonly number[]): number[] {
     return [insns[0].pc, ...calls.map((c) => {
@@ -455,7 +517,7 @@ function run(program: VerifierInput, options: VerifierOptions, budget: Budget): 
   }
 
   /** Runs callback `cb` of the helper called at `site`, from caller state `caller` (not changed). */
-  function enterCallback(calls: readonly number[], site: number, caller: State, cb: CallbackRun): void {
+  function enterCallback(calls: readonly number[], iter: Iteration, site: number, caller: State, cb: CallbackRun): void {
     if (calls.length + 1 >= MAX_FRAMES) throw new Violation('invalid-call', 'too many call stack frames');
     if (!cfg.byPc.has(cb.target)) throw new Violation('invalid-jump', `the callback at ${cb.target} is not the start of an instruction`);
     const known = siteTargets.get(site);
@@ -475,8 +537,10 @@ function run(program: VerifierInput, options: VerifierOptions, budget: Budget): 
     for (let r = 6; r <= 9; r++) st.regs[r] = UNINIT;
     for (const key of [...st.deltas.keys()]) st.deltas.set(key, (st.deltas.get(key) ?? []).map(() => undefined));
     const callee = [...calls, site];
-    callbackEntries.add(nodeFor(callee, cb.target).key);
-    propagate(callee, cb.target, st);
+    // The callback's runs share one entry node (it widens like a loop head); its own loops unroll.
+    const calleeIter = unroller.leave(iter, calls.length);
+    callbackEntries.add(nodeFor(callee, cb.target, calleeIter).key);
+    propagate(callee, cb.target, st, calleeIter);
   }
 
   function localCall(node: Node, s: State, insn: Instruction): void {
@@ -491,7 +555,7 @@ function run(program: VerifierInput, options: VerifierOptions, budget: Budget): 
     s.frameTop -= BigInt(FRAME_SIZE);
     if (only(r10, T.stack)) s.regs[10] = { ...r10, stack: itv(r10.stack.lo - BigInt(FRAME_SIZE), r10.stack.hi - BigInt(FRAME_SIZE)), stackFrame: s.frameTop };
     for (const key of [...s.deltas.keys()]) s.deltas.set(key, (s.deltas.get(key) ?? []).map(() => undefined));
-    propagate([...node.calls, node.pc], target, s);
+    propagate([...node.calls, node.pc], target, s, unroller.enter(node.iter, node.calls.length + 1, target));
   }
 
   function doExit(node: Node, s: State, explicit = true): void {
@@ -524,16 +588,33 @@ function run(program: VerifierInput, options: VerifierOptions, budget: Budget): 
     s.deltas.clear();
     for (const [key, d] of frame.deltas) s.deltas.set(key, d.map((x, r) => (r >= 6 ? x : undefined)));
     const callerCalls = node.calls.slice(0, -1);
+    const callerIter = unroller.leave(node.iter, callerCalls.length);
     if (isCallback) {
       const target = siteTargets.get(site);
       if (target === undefined || frame.args === undefined) throw new Error('callback frame without its target or arguments');
       // The helper may run the callback again, from the state this run left behind...
-      enterCallback(callerCalls, site, s, { target, args: frame.args });
+      enterCallback(callerCalls, callerIter, site, s, { target, args: frame.args });
       // ...or return: r0 is the helper's result.
       s.regs[0] = numberReg();
       for (let r = 1; r <= 5; r++) s.regs[r] = UNINIT;
     }
-    propagate(callerCalls, site + 1, s);
+    const { it, left } = unroller.advance(callerIter, callerCalls.length, site + 1);
+    for (const e of left) if (e.k === SUMMARY) s.deltas.delete(loopKey(callerCalls, callerIter, e));
+    propagate(callerCalls, site + 1, s, it);
+  }
+
+  /** Where in the enclosing loops a failing path was: the pass of each, innermost first. */
+  function whichIteration(iter: Iteration): string {
+    if (iter.length === 0) return '';
+    const passes = [...iter].reverse().map((e) => (e.k === SUMMARY
+      ? `after the first ${unroller.limitOf(e.head)} passes of the loop at ${e.head}`
+      : `on pass ${e.k + 1} of the loop at ${e.head}`));
+    return ` (${passes.join(', ')})`;
+  }
+
+  /** The key of the deltas of loop entry `e` of context `iter` (the place of its summary node). */
+  function loopKey(calls: readonly number[], iter: Iteration, e: LoopEntry): string {
+    return placeKey(calls.slice(0, e.depth), e.head, iter.slice(0, iter.indexOf(e) + 1));
   }
 
   let invariants: Map<number, string> | undefined;
@@ -553,29 +634,70 @@ function run(program: VerifierInput, options: VerifierOptions, budget: Budget): 
 
   let loopBounds: LoopBound[] | undefined;
   if (termination && errors.size === 0) {
-    loopBounds = [];
-    const byHead = new Map<string, State[]>();
-    for (const [key, st] of backStates) {
-      budget.tick('the termination proof');
-      const [calls, edge] = key.split('|');
-      const head = `${calls}|${edge.split('>')[1]}`;
-      const states = byHead.get(head);
-      if (states === undefined) byHead.set(head, [st]);
-      else states.push(st);
-    }
-    for (const [head, states] of byHead) {
-      budget.check('the termination proof', Number(head.split('|')[1]));
-      const headNode = nodes.get(head);
+    // Per loop head pc, the most back edges any context can take: the unrolled iterations, then
+    // what the ranking proof of its summary nodes allows.
+    const ranked = new Map<number, { iterations: number; register: string }>();
+    for (const [key, edges] of backStates) {
+      const headNode = nodes.get(key);
       if (headNode === undefined) continue;
-      const bound = rankLoop(head, headNode.state, states);
-      const pc = Number(head.split('|')[1]);
+      budget.check('the termination proof', headNode.pc);
+      const backs = [...edges.values()];
+      const bound = rankLoop(key, headNode.state, backs);
       if (bound === undefined) {
-        const v = new Violation('unbounded-loop', `the loop at ${pc} is not proven to terminate: no register moves by at least 1 in one direction on every iteration towards a bound reached within ${MAX_LOOP_ITERATIONS} iterations`);
-        record(headNode, v, headNode.state);
-      } else {
-        loopBounds.push({ pc, ...bound });
+        record(headNode, new Violation('unbounded-loop', explainLoop(headNode, backs)), headNode.state);
+        continue;
       }
+      const entered = unrolledIteration(headNode) ? 0 : unroller.unrolls(headNode.pc) ? (unroller.deepest.get(headNode.pc) ?? -1) + 1 : 0;
+      const total = { iterations: entered + bound.iterations, register: bound.register };
+      const old = ranked.get(headNode.pc);
+      if (old === undefined || old.iterations < total.iterations) ranked.set(headNode.pc, total);
     }
+    loopBounds = [];
+    const heads = new Set([...unroller.deepest.keys(), ...ranked.keys()]);
+    for (const pc of [...heads].sort((a, b) => a - b)) {
+      const r = ranked.get(pc);
+      const line = program.lineInfo?.[pc];
+      const source = line === undefined ? {} : { source: { file: line.fileName, line: line.line, column: line.column, text: line.lineText } };
+      loopBounds.push(r === undefined
+        ? { pc, iterations: unroller.deepest.get(pc) ?? 0, proof: 'explored', ...source }
+        : { pc, iterations: r.iterations, proof: 'ranking', register: r.register, ...source });
+    }
+  }
+
+  /**
+   * Why the loop at `head` has no ranking proof, in terms a person can act on: each exit test
+   * of the loop, the registers it tests, what the analysis knew of them at the loop head and how
+   * far they move per iteration.
+   */
+  function explainLoop(head: Node, backs: readonly State[]): string {
+    const pc = head.pc;
+    const line = program.lineInfo?.[pc];
+    const where = `the loop at ${pc}${line === undefined ? '' : ` (${line.fileName}:${line.line})`}`;
+    const key = placeKey(head.calls, pc, head.iter);
+    const exits: string[] = [];
+    for (const [q, insn] of cfg.byPc) {
+      if (insn.spec.form !== 'jmp-imm' && insn.spec.form !== 'jmp-reg') continue;
+      const inLoop = unroller.unrolls(pc) ? unroller.inBody(q, pc) : cfg.backEdges.has(`${q}>${pc}`);
+      if (!inLoop) continue;
+      const succ = cfg.succ.get(q) ?? [];
+      if (unroller.unrolls(pc) && succ.every((t) => unroller.inBody(t, pc))) continue;
+      const regs = insn.spec.form === 'jmp-reg' ? [insn.dst, insn.src] : [insn.dst];
+      const facts = regs.map((r) => {
+        let moves: Itv | undefined;
+        let known = true;
+        for (const b of backs) {
+          const d = b.deltas.get(key)?.[r];
+          if (d === undefined || d.from !== r) known = false;
+          else moves = moves === undefined ? d.by : itv(d.by.lo < moves.lo ? d.by.lo : moves.lo, d.by.hi > moves.hi ? d.by.hi : moves.hi);
+        }
+        const by = !known || moves === undefined ? 'does not move by a known amount per iteration' : `moves by ${moves.lo === moves.hi ? String(moves.lo) : `[${moves.lo}, ${moves.hi}]`} per iteration`;
+        return `r${r} is ${showReg(head.state.regs[r])} at the loop head and ${by}`;
+      });
+      exits.push(`the exit test at ${q} (${formatInstruction(insn, 'llvm')}): ${facts.join('; ')}`);
+    }
+    const tail = `a register must move by at least 1 in one direction on every iteration towards a bound reached within ${MAX_LOOP_ITERATIONS} iterations`;
+    if (exits.length === 0) return `${where} never ends: no conditional jump leaves it`;
+    return `${where} is not proven to terminate: ${exits.join('; ')}. ${tail[0].toUpperCase()}${tail.slice(1)}`;
   }
 
   const statesVisited = steps;

@@ -26,10 +26,16 @@ export interface VerifierError {
 export interface LoopBound {
   /** pc of the loop head. */
   readonly pc: number;
-  /** Upper bound on the number of times a back edge to the head is taken. */
+  /** Upper bound on the number of times a back edge to the head is taken (in any one context). */
   readonly iterations: number;
-  /** The register whose change bounds the loop. */
-  readonly register: string;
+  /**
+   * How the bound is known: every iteration was analysed apart ('explored', as Linux does), or
+   * the iterations after the unrolled ones share a summary whose ranking register bounds them.
+   */
+  readonly proof: 'explored' | 'ranking';
+  /** With 'ranking': the register whose change bounds the loop. */
+  readonly register?: string;
+  readonly source?: SourceLocation;
 }
 
 interface Common {
@@ -53,7 +59,11 @@ export type VerificationReport = VerificationSuccess | VerificationFailure;
 
 export function formatReport(report: VerificationReport): string {
   if (report.ok) {
-    const loops = report.loopBounds?.map((l) => `  loop at ${l.pc}: at most ${l.iterations} iterations (${l.register})`) ?? [];
+    const loops = report.loopBounds?.map((l) => {
+      const where = l.source === undefined ? '' : ` (${l.source.file}:${l.source.line})`;
+      const how = l.proof === 'explored' ? 'every iteration explored' : `${l.register ?? '?'} bounds the rest`;
+      return `  loop at ${l.pc}${where}: at most ${l.iterations} iterations (${how})`;
+    }) ?? [];
     return [`verified: ${report.instructions} instructions, ${report.statesVisited} states visited`, ...loops].join('\n');
   }
   const lines: string[] = [];

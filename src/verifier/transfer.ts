@@ -86,6 +86,14 @@ export function alu(s: State, insn: Instruction, env: Env): void {
       forgetDelta(s, d);
       return;
     }
+    if (spec.op === 'mov' && bits === 32 && src.num.u.hi < 1n << 32n) {
+      // A 32-bit move of a value that fits in 32 bits copies it: the copies stay linked (the
+      // zero-extended counter a loop tests and the counter itself).
+      setReg(s, d, numberReg(src.num));
+      if (linkable(src) && d !== insn.src) linkCopies(s, d, insn.src, EQ_ID_BASE + insn.pc);
+      shiftDelta(s, d, itv(0n), insn.src);
+      return;
+    }
     let n: Num = src.num;
     if (spec.op.startsWith('movsx')) n = signExtend(truncate(n, Number(spec.op.slice(5))), Number(spec.op.slice(5)));
     if (bits === 32) n = zeroExtend(truncate(n, 32), 32);

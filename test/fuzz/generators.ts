@@ -2,7 +2,7 @@
 // has had soundness bugs (see ../shared/verifier-tests/redteam/README.md): packet pointers with
 // offsets near 0 and ±2^31/2^32, 32-bit sub-registers of pointers, pointer differences used as
 // offsets, comparisons of packet pointers, helpers that write a variable number of bytes (then
-// stack reads, spilled pointers included), loops with copied counters, spin locks, misaligned
+// stack reads, spilled pointers included), loops with copied counters, bounded packet loops, spin locks, misaligned
 // atomics, legacy packet loads, and the patterns of test/verifier/differential.test.ts.
 // Snippets are mixed at random and some are wrapped in a branch on a packet-derived number, so
 // the verifier's joins, zone (relational domain) and path partitions get exercised.
@@ -164,6 +164,24 @@ const copiedCounter: Snippet = (r, u) => {
   return lines;
 };
 
+// ---- bounded loops over the packet, as clang emits them (unrolled or summarised, issue 10) ----
+const packetLoop: Snippet = (r, u) => {
+  const step = r.pick([1, 1, 2, 3, -1, 16]);
+  const start = step > 0 ? r.int(4) : 20 + r.int(40);
+  const op = step > 0 ? r.pick(['<', '<=', '!=', 's<']) : r.pick(['>', '>=', '!=', 's>']);
+  const bound = op === '!=' ? start + step * (1 + r.int(40)) : step > 0 ? start + 1 + r.int(80) : r.int(8);
+  const w = r.pick([1, 2, 4, 8]);
+  const off = r.int(3);
+  // Usually the check covers the access; sometimes it is one short (then the loop must be refused).
+  const checked = off + w - (r.chance(0.2) ? 1 : 0);
+  const lines = [`r8 = ${start}`, 'r9 = r2', `<l${u}>:`];
+  if (r.chance(0.5)) lines.push('r9 = r8', `r9 &= ${r.pick([63, 127])}`, 'r9 += r2');
+  lines.push('r7 = r9', `r7 += ${checked}`, 'if r7 > r3 goto <out>', r.chance(0.7) ? `r0 = *(u${8 * w} *)(r9 + ${off})` : `*(u${8 * w} *)(r9 + ${off}) = r8`);
+  if (r.chance(0.5)) lines.push(`r9 += ${1 + r.int(4)}`);
+  lines.push(`r8 += ${step}`, `if ${r.chance(0.3) ? 'w' : 'r'}8 ${op} ${bound} goto <l${u}>`);
+  return lines;
+};
+
 // ---- spin locks on a map value: plain stores to the lock word, unlocking another word (B8) ----
 const spinLock: Snippet = (r, u) => {
   const lines = ['r1 = 0', '*(u32 *)(r10 - 4) = r1', 'r2 = r10', 'r2 += -4', 'r1 = map_fd 1 ll', 'call 1', `if r0 == 0 goto <s${u}>`, 'r7 = r0'];
@@ -245,7 +263,7 @@ const scalarNoise: Snippet = (r) => [r.chance(0.5) ? `r0 ${r.pick(['+=', '-=', '
 
 const SNIPPETS: readonly (readonly [Snippet, number])[] = [
   [pointerOffset, 5], [pointerDifference, 5], [pointerCompare, 5], [variableHelper, 4], [queueHelper, 3], [snprintf, 1],
-  [copiedCounter, 2], [spinLock, 2], [atomic, 1], [legacyLoad, 0.3], [mapValue, 3], [boundedAccess, 2], [variableOffset, 2],
+  [copiedCounter, 2], [packetLoop, 2], [spinLock, 2], [atomic, 1], [legacyLoad, 0.3], [mapValue, 3], [boundedAccess, 2], [variableOffset, 2],
   [fromEnd, 1], [stackSpill, 2], [scalarStackOffset, 1], [flagJoin, 1], [localCall, 1], [scalarNoise, 2],
 ];
 const TOTAL_WEIGHT = SNIPPETS.reduce((s, [, w]) => s + w, 0);

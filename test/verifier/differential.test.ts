@@ -109,6 +109,55 @@ function randomProgram(r: () => number): string {
   return lines.join('\n');
 }
 
+/**
+ * Runs an accepted program on packets of every length in `lengths` (random contents) with a
+ * trace that records each memory access outside the context, the packet and the live stack
+ * frames; returns the first problem (an access outside, a fault, running past the instruction
+ * limit) or undefined.
+ */
+function runOnPackets(memory: LinearMemory, ctx: number, packet: number, fields: Parameters<typeof encode>[0], lengths: readonly number[], r: () => number, instructionLimit?: number): string | undefined {
+  const prepared = prepareProgram(encode(fields), { helpers: new HelperRegistry() });
+  const mark = memory.mark(); // each interpreter takes a stack from the linear memory
+  let frame = 0;
+  let length = 0;
+  const outside: string[] = [];
+  const interpreter = new Interpreter(prepared, {
+    memory,
+    ...(instructionLimit === undefined ? {} : { instructionLimit }),
+    trace: ({ pc, instruction: insn, registers, depth }) => {
+      const form = insn.spec.form;
+      if (form !== 'ldx' && form !== 'st' && form !== 'stx' && form !== 'atomic') return;
+      const base = form === 'ldx' ? insn.src : insn.dst;
+      const at = Number(BigInt.asUintN(32, registers[base] + BigInt(insn.offset)));
+      const end = at + insn.spec.width / 8;
+      const inside = (lo: number, hi: number): boolean => at >= lo && end <= hi;
+      // The live frames: the entry frame and, above it in this engine, one per active call.
+      const stack = inside(frame - 512, frame + 512 * depth);
+      if (!inside(ctx, ctx + 24) && !inside(packet, packet + length) && !stack) outside.push(`pc ${pc} address ${at}`);
+    },
+  });
+  frame = interpreter.framePointer;
+  try {
+    for (length of lengths) {
+      const view = memory.view;
+      for (let i = 0; i < 256; i++) view.setUint8(packet + i, Math.floor(r() * 256));
+      view.setUint32(ctx, packet, true);
+      view.setUint32(ctx + 4, packet + length, true);
+      view.setUint32(ctx + 8, packet, true);
+      for (let i = 12; i < 24; i++) view.setUint8(ctx + i, r() < 0.3 ? [0, 1, 0xff, 0x80, 0x7f][int(r, 5)] : int(r, 256));
+      try {
+        interpreter.run({ r1: ctx });
+      } catch (e) {
+        return `packet length ${length}: the accepted program faulted or did not stop in time: ${String(e)}`;
+      }
+      if (outside.length > 0) return `packet length ${length}: the accepted program accessed memory outside its regions: ${outside.join(', ')}`;
+    }
+    return undefined;
+  } finally {
+    memory.release(mark);
+  }
+}
+
 test(`every program the verifier accepts stays in bounds when run (seed ${SEED})`, () => {
   const r = rng(SEED);
   const memory = new LinearMemory({ initialPages: 4, maximumPages: 4, shared: false });
@@ -121,44 +170,67 @@ test(`every program the verifier accepts stays in bounds when run (seed ${SEED})
     const report = verify({ instructions: decode(encode(fields)), maps: new Map(), programType: LINUX_XDP });
     if (!report.ok) continue;
     accepted++;
-    const prepared = prepareProgram(encode(fields), { helpers: new HelperRegistry() });
-    const mark = memory.mark(); // each interpreter takes a stack from the linear memory
-    let frame = 0;
-    const outside: string[] = [];
-    const interpreter = new Interpreter(prepared, {
-      memory,
-      trace: ({ pc, instruction: insn, registers, depth }) => {
-        const form = insn.spec.form;
-        if (form !== 'ldx' && form !== 'st' && form !== 'stx' && form !== 'atomic') return;
-        const base = form === 'ldx' ? insn.src : insn.dst;
-        const at = Number(BigInt.asUintN(32, registers[base] + BigInt(insn.offset)));
-        const end = at + insn.spec.width / 8;
-        const inside = (lo: number, hi: number): boolean => at >= lo && end <= hi;
-        // The live frames: the entry frame and, above it in this engine, one per active call.
-        const stack = inside(frame - 512, frame + 512 * depth);
-        if (!inside(ctx, ctx + 24) && !inside(packet, packet + length) && !stack) outside.push(`pc ${pc} address ${at}`);
-      },
-    });
-    frame = interpreter.framePointer;
-    let length = 0;
-    for (length = 0; length <= 64; length += 1 + int(r, 3)) {
-      const view = memory.view;
-      for (let i = 0; i < 256; i++) view.setUint8(packet + i, Math.floor(r() * 256));
-      view.setUint32(ctx, packet, true);
-      view.setUint32(ctx + 4, packet + length, true);
-      view.setUint32(ctx + 8, packet, true);
-      for (let i = 12; i < 24; i++) view.setUint8(ctx + i, r() < 0.3 ? [0, 1, 0xff, 0x80, 0x7f][int(r, 5)] : int(r, 256));
-      try {
-        interpreter.run({ r1: ctx });
-      } catch (e) {
-        assert.fail(`seed ${SEED} iter ${iter}, packet length ${length}: accepted program faulted: ${String(e)}\n${text}`);
-      }
-      assert.deepEqual(outside, [], `seed ${SEED} iter ${iter}, packet length ${length}: accepted program accessed memory outside its regions\n${text}`);
-    }
-    memory.release(mark);
+    const lengths: number[] = [];
+    for (let length = 0; length <= 64; length += 1 + int(r, 3)) lengths.push(length);
+    const problem = runOnPackets(memory, ctx, packet, fields, lengths, r);
+    assert.equal(problem, undefined, `seed ${SEED} iter ${iter}, ${problem ?? ''}\n${text}`);
   }
   process.stdout.write(`differential: ${accepted} of 300 random programs accepted and run\n`);
   assert.ok(accepted > 10, `only ${accepted} of 300 random programs were accepted: the generator needs tuning`);
+});
+
+/**
+ * A random loop over the packet, in the shapes clang emits: a counter (any step, up or down, 32-
+ * or 64-bit exit test with any operator) or a shifted copy of one, a pointer that steps through the
+ * packet or is recomputed from the counter, a bounds check before each access (sometimes one
+ * that is too short: those programs must be refused), maybe a second exit.
+ */
+function randomPacketLoop(r: () => number): string {
+  const i = (n: number): number => int(r, n);
+  const w = r() < 0.4 ? 'w' : 'r';
+  const step = [1, 1, 2, 3, 4, -1, -2, 16][i(8)];
+  const up = step > 0;
+  const start = up ? i(4) : 20 + i(60);
+  const bound = up ? start + 1 + i(120) : i(10);
+  const op = up ? ['<', '<=', '!=', 's<', 's<='][i(5)] : ['>', '>=', '!=', 's>', 's>='][i(5)];
+  const exitBound = op === '!=' ? start + step * (1 + i(60)) : bound;
+  const width = [1, 2, 4, 8][i(4)];
+  const off = i(4);
+  const checked = off + width - (r() < 0.2 ? 1 : 0) + (r() < 0.3 ? i(3) : 0);
+  const shifted = r() < 0.25;
+  const lines = ['r2 = *(u32 *)(r1 + 0)', 'r3 = *(u32 *)(r1 + 4)', 'r0 = 0', `r7 = ${start}`, 'r8 = r2', 'r6 = 0', '<loop>:'];
+  const recompute = r() < 0.5;
+  if (recompute) lines.push('r8 = r7', `r8 &= ${[63, 127, 255][i(3)]}`, 'r8 += r2');
+  lines.push('r9 = r8', `r9 += ${checked}`, `if r9 > r3 goto <out>`, `r5 = *(u${8 * width} *)(r8 + ${off})`, 'r0 += r5');
+  if (r() < 0.3) lines.push(`if r5 == ${i(4)} goto <out>`);
+  if (!recompute) lines.push(`r8 += ${1 + i(4)}`);
+  if (shifted) lines.push(`r6 += ${1 << 28}`);
+  lines.push(`r7 += ${step}`);
+  lines.push(shifted && r() < 0.5 ? `if r6 != ${(1 + i(15)) << 28} goto <loop>` : `if ${w}7 ${op} ${exitBound} goto <loop>`);
+  lines.push('<out>:', 'r0 = 2', 'exit');
+  return lines.join('\n');
+}
+
+test(`every packet loop the verifier accepts stays in bounds on every packet length and stops within its bound (seed ${SEED})`, () => {
+  const r = rng(SEED + 31);
+  const memory = new LinearMemory({ initialPages: 4, maximumPages: 4, shared: false });
+  const ctx = memory.alloc(64, 8);
+  const packet = memory.alloc(512, 8);
+  let accepted = 0;
+  const lengths = Array.from({ length: 130 }, (_, k) => k);
+  for (let iter = 0; iter < 200; iter++) {
+    const text = randomPacketLoop(r);
+    const fields = assembleLlvm(text).instructions;
+    const report = verify({ instructions: decode(encode(fields)), maps: new Map(), programType: LINUX_XDP }, { termination: true });
+    if (!report.ok) continue;
+    accepted++;
+    const bound = Math.max(...(report.loopBounds ?? []).map((b) => b.iterations), 0);
+    // Each pass runs at most the loop's instructions; the back edge is taken at most `bound` times.
+    const problem = runOnPackets(memory, ctx, packet, fields, lengths, r, fields.length * (bound + 1) + 10);
+    assert.equal(problem, undefined, `seed ${SEED} iter ${iter} (bound ${bound}), ${problem ?? ''}\n${text}`);
+  }
+  process.stdout.write(`packet-loop differential: ${accepted} of 200 random packet loops accepted and run on ${lengths.length} packet lengths\n`);
+  assert.ok(accepted > 40, `only ${accepted} of 200 random packet loops were accepted: the generator needs tuning`);
 });
 
 function int(r: () => number, n: number): number {

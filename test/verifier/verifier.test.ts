@@ -150,7 +150,12 @@ test('pointers may only be compared with 0 or with pointers into the same region
 test('with termination checking, a loop with a constant bound is accepted and reports its bound', () => {
   const report = run('r0 = 0\nr2 = 0\n<l>:\nr2 += 1\nif r2 < 10 goto <l>\nexit', LINUX_XDP, { termination: true });
   assert.ok(report.ok, formatReport(report));
-  assert.deepEqual(report.loopBounds, [{ pc: 2, iterations: 10, register: 'r2' }]);
+  // Unrolled: r2 = 1 .. 10, so the back edge is taken 9 times.
+  assert.deepEqual(report.loopBounds, [{ pc: 2, iterations: 9, proof: 'explored' }]);
+  // Summarised from the second pass: the ranking proof bounds the rest by r2.
+  const ranked = run('r0 = 0\nr2 = 0\n<l>:\nr2 += 1\nif r2 < 10 goto <l>\nexit', LINUX_XDP, { termination: true, unroll: { maxIterations: 2, maxSlots: 100 } });
+  assert.ok(ranked.ok, formatReport(ranked));
+  assert.deepEqual(ranked.loopBounds, [{ pc: 2, iterations: 10, proof: 'ranking', register: 'r2' }]);
 });
 
 test('with termination checking, a loop without a bound is rejected', () => {

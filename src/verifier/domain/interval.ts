@@ -28,9 +28,44 @@ export function hull(a: Itv, b: Itv): Itv {
   return { lo: a.lo < b.lo ? a.lo : b.lo, hi: a.hi > b.hi ? a.hi : b.hi };
 }
 
-/** Classic widening, jumping to the given limits instead of infinity (values are machine words). */
-export function widen(old: Itv, next: Itv, limit: Itv): Itv {
-  return { lo: next.lo < old.lo ? limit.lo : old.lo, hi: next.hi > old.hi ? limit.hi : old.hi };
+/**
+ * Widening with thresholds: a bound that grew jumps to the nearest of the program's own constants
+ * beyond it (`thresholds`, sorted ascending), else to the given limit (values are machine words).
+ * A loop counter tested against 64 thus stops at 63, 64 or 65 instead of running to the top of
+ * its type, and the next iteration either confirms that bound or widens past it: the chain of
+ * thresholds is finite, so the fixpoint iteration still ends.
+ */
+export function widen(old: Itv, next: Itv, limit: Itv, thresholds: readonly bigint[] = NO_THRESHOLDS): Itv {
+  return {
+    lo: next.lo < old.lo ? thresholdBelow(thresholds, next.lo, limit.lo) : old.lo,
+    hi: next.hi > old.hi ? thresholdAbove(thresholds, next.hi, limit.hi) : old.hi,
+  };
+}
+
+const NO_THRESHOLDS: readonly bigint[] = [];
+
+/** The smallest threshold >= v and <= limit, else limit. */
+function thresholdAbove(t: readonly bigint[], v: bigint, limit: bigint): bigint {
+  let lo = 0;
+  let hi = t.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (t[mid] < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < t.length && t[lo] <= limit ? t[lo] : limit;
+}
+
+/** The largest threshold <= v and >= limit, else limit. */
+function thresholdBelow(t: readonly bigint[], v: bigint, limit: bigint): bigint {
+  let lo = 0;
+  let hi = t.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (t[mid] <= v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo > 0 && t[lo - 1] >= limit ? t[lo - 1] : limit;
 }
 
 export const eqItv = (a: Itv, b: Itv): boolean => a.lo === b.lo && a.hi === b.hi;

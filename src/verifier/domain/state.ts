@@ -237,21 +237,29 @@ export function joinMap(a: MapInfo | undefined, b: MapInfo | undefined): MapInfo
   return u;
 }
 
+/**
+ * How a join at a loop head widens: not at all (false), to the limits of each type (true), or to
+ * the nearest of the given thresholds (sorted ascending) before those limits.
+ */
+export type Widening = boolean | readonly bigint[];
+
+const thresholdsOf = (w: Widening): readonly bigint[] | undefined => (typeof w === 'boolean' ? undefined : w);
+
 /** Least upper bound of two registers; `w` widens the intervals instead. */
-export function joinReg(a: Reg, b: Reg, w = false): Reg {
+export function joinReg(a: Reg, b: Reg, w: Widening = false): Reg {
   if (a === b) return a;
   if (a.types === 0) return b;
   if (b.types === 0) return a;
   const comp = (t: number, key: 'ctx' | 'stack' | 'shared' | 'pkt' | 'alloc' | 'func'): Itv => {
     if (!has(a, t)) return b[key];
     if (!has(b, t)) return a[key];
-    return w ? widen(a[key], b[key], OFF_TOP) : hull(a[key], b[key]);
+    return w !== false ? widen(a[key], b[key], OFF_TOP, thresholdsOf(w)) : hull(a[key], b[key]);
   };
   let num = a.num;
   if (!has(a, T.number)) num = b.num;
   else if (has(b, T.number)) {
-    num = w
-      ? { s: widen(a.num.s, b.num.s, itv(S64_MIN, S64_MAX)), u: widen(a.num.u, b.num.u, itv(0n, (1n << 64n) - 1n)) }
+    num = w !== false
+      ? { s: widen(a.num.s, b.num.s, itv(S64_MIN, S64_MAX), thresholdsOf(w)), u: widen(a.num.u, b.num.u, itv(0n, (1n << 64n) - 1n), thresholdsOf(w)) }
       : { s: hull(a.num.s, b.num.s), u: hull(a.num.u, b.num.u) };
     num = normalize(num) ?? topNum(64);
   }
@@ -289,8 +297,8 @@ export function joinReg(a: Reg, b: Reg, w = false): Reg {
   };
 }
 
-function minRoom(a: bigint, b: bigint, w: boolean): bigint {
-  if (w && b < a) return NO_ROOM;
+function minRoom(a: bigint, b: bigint, w: Widening): bigint {
+  if (w !== false && b < a) return NO_ROOM;
   return a < b ? a : b;
 }
 
@@ -481,7 +489,7 @@ export function cloneState(s: State): State {
 }
 
 function joinDeltas(
-  a: ReadonlyMap<string, readonly (Delta | undefined)[]>, b: ReadonlyMap<string, readonly (Delta | undefined)[]>, w: boolean,
+  a: ReadonlyMap<string, readonly (Delta | undefined)[]>, b: ReadonlyMap<string, readonly (Delta | undefined)[]>, w: Widening,
 ): Map<string, (Delta | undefined)[]> {
   const deltas = new Map<string, (Delta | undefined)[]>();
   for (const [head, da] of a) {
@@ -490,7 +498,7 @@ function joinDeltas(
     deltas.set(head, da.map((x, i) => {
       const y = db[i];
       if (x === undefined || y === undefined || x.from !== y.from) return undefined;
-      if (w) return eqItv(x.by, y.by) ? x : undefined;
+      if (w !== false) return eqItv(x.by, y.by) ? x : undefined;
       return { from: x.from, by: hull(x.by, y.by) };
     }));
   }
@@ -524,7 +532,7 @@ function words(x: Uint8Array): Uint32Array | undefined {
   return x.byteOffset % 4 === 0 && x.length % 4 === 0 ? new Uint32Array(x.buffer, x.byteOffset, x.length / 4) : undefined;
 }
 
-export function joinState(a: State, b: State, w = false): State {
+export function joinState(a: State, b: State, w: Widening = false): State {
   // Registers linked to different packet variables on the two sides fall back to plain offsets.
   const pair = (x: Reg, y: Reg): [Reg, Reg] => (x.pktVar === y.pktVar ? [x, y] : [dropPktVar(a, x), dropPktVar(b, y)]);
   const regs = a.regs.map((r, i) => joinReg(...pair(r, b.regs[i]), w));
@@ -552,8 +560,8 @@ export function joinState(a: State, b: State, w = false): State {
     const end = va.end < vb.end ? va.end : vb.end;
     const link = va.eqId !== undefined && va.eqId === vb.eqId && va.eqOffset === vb.eqOffset ? { eqId: va.eqId, eqOffset: va.eqOffset } : {};
     pktVars.set(id, {
-      range: w ? widen(va.range, vb.range, itv(S64_MIN, S64_MAX)) : hull(va.range, vb.range),
-      end: w && end < va.end ? NO_END : end,
+      range: w !== false ? widen(va.range, vb.range, itv(S64_MIN, S64_MAX), thresholdsOf(w)) : hull(va.range, vb.range),
+      end: w !== false && end < va.end ? NO_END : end,
       ...link,
     });
   }
@@ -562,13 +570,13 @@ export function joinState(a: State, b: State, w = false): State {
   const max = (x: bigint, y: bigint): bigint => (x > y ? x : y);
   const joined: State = {
     regs, bytes, cells, frames, deltas, pktVars, frameTop: a.frameTop,
-    zone: joinZone(withUnaryFacts(a), withUnaryFacts(b), w),
+    zone: joinZone(withUnaryFacts(a), withUnaryFacts(b), w !== false),
     refs: a.refs === b.refs ? a.refs : new Set([...a.refs, ...b.refs]),
     lock: a.lock === b.lock ? a.lock : '?',
-    pktLo: w && b.pktLo < a.pktLo ? 0n : min(a.pktLo, b.pktLo),
-    pktHi: w && b.pktHi > a.pktHi ? PACKET_MAX : max(a.pktHi, b.pktHi),
-    metaLo: w && b.metaLo < a.metaLo ? 0n : min(a.metaLo, b.metaLo),
-    metaHi: w && b.metaHi > a.metaHi ? PACKET_MAX : max(a.metaHi, b.metaHi),
+    pktLo: w !== false && b.pktLo < a.pktLo ? 0n : min(a.pktLo, b.pktLo),
+    pktHi: w !== false && b.pktHi > a.pktHi ? PACKET_MAX : max(a.pktHi, b.pktHi),
+    metaLo: w !== false && b.metaLo < a.metaLo ? 0n : min(a.metaLo, b.metaLo),
+    metaHi: w !== false && b.metaHi > a.metaHi ? PACKET_MAX : max(a.metaHi, b.metaHi),
   };
   dropUntracked(joined);
   return joined;
