@@ -45,7 +45,7 @@ import {
   pointerReg, showReg, showState,
 } from './domain/state.js';
 import { type Cfg, buildCfg } from './cfg.js';
-import { type Iteration, type LoopEntry, OUTSIDE_LOOPS, SUMMARY, Unroller, type UnrollLimits, entryOf, iterationKey } from './iteration.js';
+import { type Iteration, OUTSIDE_LOOPS, SUMMARY, Unroller, type UnrollLimits, entryOf, iterationKey } from './iteration.js';
 import { Budget, BudgetExceeded } from './budget.js';
 import { type ErrorCode, Violation } from './errors.js';
 import { type CallbackRun, callHelper, helperIdOf } from './helpers.js';
@@ -408,9 +408,7 @@ function run(program: VerifierInput, options: VerifierOptions, budget: Budget): 
     const { pc, calls } = node;
     const insn = cfg.byPc.get(pc);
     const out = (to: number, st: State): void => {
-      const { it, left } = unroller.advance(node.iter, calls.length, to);
-      // The loops left behind: their deltas are about iterations that are over.
-      for (const e of left) if (e.k === SUMMARY) st.deltas.delete(loopKey(calls, node.iter, e));
+      const it = advance(calls, node.iter, to, st);
       if (termination && cfg.backEdges.has(`${pc}>${to}`)) {
         // Going round an unrolled iteration (k to k + 1), or from the last one into the
         // summary, is progress; any other back edge closes a cycle of the analysis and needs
@@ -538,9 +536,8 @@ function run(program: VerifierInput, options: VerifierOptions, budget: Budget): 
     for (const key of [...st.deltas.keys()]) st.deltas.set(key, (st.deltas.get(key) ?? []).map(() => undefined));
     const callee = [...calls, site];
     // The callback's runs share one entry node (it widens like a loop head); its own loops unroll.
-    const calleeIter = unroller.leave(iter, calls.length);
-    callbackEntries.add(nodeFor(callee, cb.target, calleeIter).key);
-    propagate(callee, cb.target, st, calleeIter);
+    callbackEntries.add(nodeFor(callee, cb.target, iter).key);
+    propagate(callee, cb.target, st, iter);
   }
 
   function localCall(node: Node, s: State, insn: Instruction): void {
@@ -598,9 +595,7 @@ function run(program: VerifierInput, options: VerifierOptions, budget: Budget): 
       s.regs[0] = numberReg();
       for (let r = 1; r <= 5; r++) s.regs[r] = UNINIT;
     }
-    const { it, left } = unroller.advance(callerIter, callerCalls.length, site + 1);
-    for (const e of left) if (e.k === SUMMARY) s.deltas.delete(loopKey(callerCalls, callerIter, e));
-    propagate(callerCalls, site + 1, s, it);
+    propagate(callerCalls, site + 1, s, advance(callerCalls, callerIter, site + 1, s));
   }
 
   /** Where in the enclosing loops a failing path was: the pass of each, innermost first. */
@@ -612,9 +607,17 @@ function run(program: VerifierInput, options: VerifierOptions, budget: Budget): 
     return ` (${passes.join(', ')})`;
   }
 
-  /** The key of the deltas of loop entry `e` of context `iter` (the place of its summary node). */
-  function loopKey(calls: readonly number[], iter: Iteration, e: LoopEntry): string {
-    return placeKey(calls.slice(0, e.depth), e.head, iter.slice(0, iter.indexOf(e) + 1));
+  /**
+   * The iteration context after an edge to `to` in the frame of `calls`. The deltas of summarised
+   * loops the edge leaves are dropped from `st` (keyed by the place of their summary node): they
+   * are about iterations that are over.
+   */
+  function advance(calls: readonly number[], iter: Iteration, to: number, st: State): Iteration {
+    const { it, left } = unroller.advance(iter, calls.length, to);
+    for (const e of left) {
+      if (e.k === SUMMARY) st.deltas.delete(placeKey(calls.slice(0, e.depth), e.head, iter.slice(0, iter.indexOf(e) + 1)));
+    }
+    return it;
   }
 
   let invariants: Map<number, string> | undefined;

@@ -54,9 +54,12 @@ export function alu(s: State, insn: Instruction, env: Env): void {
   const bits = spec.width === 32 ? 32 : 64;
   const d = insn.dst;
   if (d === 10) fail('invalid-memory-access', 'r10 is read-only');
-  if (spec.op === 'mov' && spec.form === 'alu-reg' && bits === 64) {
-    // Copies keep everything, even an uninitialised value (using it later is what fails).
-    const src = s.regs[insn.src];
+  // Copies keep everything, even an uninitialised value (using it later is what fails). A 32-bit
+  // move of a number that fits in 32 bits is a copy too, so the copies stay linked (the
+  // zero-extended counter a loop tests and the counter itself).
+  const copied = spec.op === 'mov' && spec.form === 'alu-reg' ? s.regs[insn.src] : undefined;
+  if (copied !== undefined && (bits === 64 || (only(copied, T.number) && copied.num.u.hi < 1n << 32n))) {
+    const src = copied;
     setReg(s, d, src);
     if (linkable(src) && d !== insn.src) linkCopies(s, d, insn.src, EQ_ID_BASE + insn.pc);
     shiftDelta(s, d, itv(0n), insn.src);
@@ -84,14 +87,6 @@ export function alu(s: State, insn: Instruction, env: Env): void {
       // The low bits of an address: some number.
       setReg(s, d, numberReg(bits === 32 ? unsignedTop(32) : topNum(64)));
       forgetDelta(s, d);
-      return;
-    }
-    if (spec.op === 'mov' && bits === 32 && src.num.u.hi < 1n << 32n) {
-      // A 32-bit move of a value that fits in 32 bits copies it: the copies stay linked (the
-      // zero-extended counter a loop tests and the counter itself).
-      setReg(s, d, numberReg(src.num));
-      if (linkable(src) && d !== insn.src) linkCopies(s, d, insn.src, EQ_ID_BASE + insn.pc);
-      shiftDelta(s, d, itv(0n), insn.src);
       return;
     }
     let n: Num = src.num;
