@@ -19,6 +19,16 @@ import { benchCommand } from './commands/bench.js';
 import { sectionsCommand } from './commands/sections.js';
 import { verificationCommand } from './commands/verification.js';
 import { mapDumpCommand, runCommand } from './commands/run.js';
+import {
+  addProgramCommand, deleteProgramCommand, mapReference, pinCommand, serviceMapDeleteCommand, serviceMapDumpCommand, serviceMapLookupCommand,
+  serviceMapUpdateCommand, serviceRunCommand, setProgramCommand, showAttachPointsCommand, showLinksCommand, showMapsCommand, showPinsCommand,
+  showProgramsCommand, unpinCommand,
+} from './commands/platform.js';
+import { serviceStartCommand, serviceStatusCommand, serviceStopCommand } from './commands/service.js';
+import { runShell } from './shell.js';
+import { ServiceError } from '../service/protocol.js';
+import { ServiceUnavailableError } from '../service/client.js';
+import { existsSync } from 'node:fs';
 
 exitQuietlyOnClosedStdout();
 
@@ -106,21 +116,32 @@ function build(setStatus: (code: number) => void): Command {
   runOptions(
     program
       .command('run')
-      .description('test-run a program without a kernel (like bpftool prog run)')
+      .description('test-run a program without a kernel (like bpftool prog run): from an object file, or a program of the service by id')
       .argument('<file>', 'eBPF object (.o)')
       .argument('[program]', 'program or section name (default: the only one)')
-      .option('--dump [maps...]', 'show maps after the run (default: all)'),
-  ).action((file: string, name: string | undefined, opts) => setStatus(runCommand(file, name, opts, out)));
+      .option('--dump [maps...]', 'show maps after the run (default: all)')
+      .option('--endpoint <path>', 'with a program id: the service endpoint')
+      .option('--state-dir <dir>', 'with a program id: the service state directory'),
+  ).action(async (file: string, name: string | undefined, opts) =>
+    setStatus(/^\d+$/.test(file) && !existsSync(file) ? await serviceRunCommand(file, opts, out) : runCommand(file, name, opts, out)),
+  );
 
   const map = program.command('map').description('inspect maps');
   runOptions(
     map
       .command('dump')
-      .description("show an object's maps as loaded, or after a test run when --data is given")
-      .argument('<file>', 'eBPF object (.o)')
+      .description("show a service map's contents (ID or pin path), or an object's maps as loaded (after a test run when --data is given)")
+      .argument('<file>', 'map id or pin path in the service, or an eBPF object (.o)')
       .argument('[maps...]', 'maps to show (default: all)')
       .option('--program <name>', 'program to run before dumping'),
-  ).action((file: string, maps: string[], opts) => setStatus(mapDumpCommand(file, maps, opts, out)));
+  )
+    .option('--endpoint <path>', 'with a map id or pin path: the service endpoint')
+    .option('--state-dir <dir>', 'with a map id or pin path: the service state directory')
+    .action(async (file: string, maps: string[], opts) => {
+      // A map of the service (an id, or a pin path that is no file here), else an object file.
+      const ofService = typeof mapReference(file) === 'number' || !existsSync(file);
+      setStatus(ofService && maps.length === 0 ? await serviceMapDumpCommand(file, opts, out) : mapDumpCommand(file, maps, opts, out));
+    });
 
   program
     .command('bench')
@@ -153,6 +174,65 @@ function build(setStatus: (code: number) => void): Command {
     .option('--json', 'machine-readable results')
     .action((opts) => setStatus(tourCommand(opts, out)));
 
+  // ---- the platform: verbs that talk to the service (netsh `ebpf` context) ----
+  const platform = (c: Command): Command =>
+    c
+      .option('--endpoint <path>', 'the service endpoint (default: EBPF_TS_ENDPOINT, else the platform default)')
+      .option('--state-dir <dir>', 'the service state directory, where the admin token is (default: EBPF_TS_STATE_DIR, else the platform default)')
+      .option('-j, --json', 'machine-readable output');
+
+  const service = program.command('service').description('run and control ebpfsvc, the service that keeps programs loaded');
+  platform(service.command('start').description('start the service (detached unless --foreground)'))
+    .option('--foreground', 'run in this process, logging to stderr, until Ctrl-C')
+    .action(async (opts) => setStatus(await serviceStartCommand(opts, out)));
+  platform(service.command('stop').description('stop the service (pins are saved and restored at the next start)')).action(async (opts) => setStatus(await serviceStopCommand(opts, out)));
+  platform(service.command('status').description('is the service running, and what does it hold')).action(async (opts) => setStatus(await serviceStatusCommand(opts, out)));
+
+  const add = program.command('add').description('load into the service');
+  platform(
+    add
+      .command('program')
+      .description('verify, load, pin and attach a program: [filename=]FILE [[section=]S] [[type=]T] [[pinpath=]P] [[interface=]I] [[pinned=]none|first|all] [[execution=]jit|interpret]')
+      .argument('<args...>', 'netsh-style parameters, by position or as name=value'),
+  ).action(async (args: string[], opts) => setStatus(await addProgramCommand(args, opts, out)));
+  const del = program.command('delete').description('unload from the service');
+  platform(del.command('program').description('unpin, detach and unload a program: [id=]N').argument('<args...>', 'the id')).action(async (args: string[], opts) => setStatus(await deleteProgramCommand(args, opts, out)));
+  const set = program.command('set').description('change something in the service');
+  platform(
+    set
+      .command('program')
+      .description('attach, detach, pin or unpin a program: [id=]N [[attached=]yes|no] [[pinpath=]PATH|none] [[interface=]NAME]')
+      .argument('<args...>', 'netsh-style parameters'),
+  ).action(async (args: string[], opts) => setStatus(await setProgramCommand(args, opts, out)));
+
+  platform(
+    show
+      .command('programs')
+      .description('programs loaded in the service: [[type=]T] [[attached=]any|yes|no] [[pinned=]any|yes|no] [[level=]normal|verbose] [[id=]N]')
+      .argument('[args...]', 'netsh-style filters'),
+  ).action(async (args: string[], opts) => setStatus(await showProgramsCommand(args, opts, out)));
+  platform(show.command('program').description('one program in detail').argument('<id>', 'program id')).action(async (id: string, opts) => setStatus(await showProgramsCommand([`id=${id}`], opts, out)));
+  platform(show.command('maps').description('maps in the service')).action(async (opts) => setStatus(await showMapsCommand(opts, out)));
+  platform(show.command('map').description("a map's contents (as map dump)").argument('<map>', 'map id or pin path')).action(async (ref: string, opts) => setStatus(await serviceMapDumpCommand(ref, opts, out)));
+  platform(show.command('links').description('attachments of programs to hook points')).action(async (opts) => setStatus(await showLinksCommand(opts, out)));
+  platform(show.command('pins').description('pinned programs and maps')).action(async (opts) => setStatus(await showPinsCommand(opts, out)));
+  platform(show.command('attachpoints').description('attach points the hook hosts offer')).action(async (opts) => setStatus(await showAttachPointsCommand(opts, out)));
+
+  platform(program.command('pin').description('pin a program or map: program|map ID PATH').argument('<kind>', 'program or map').argument('<id>', 'its id').argument('<path>', 'pin path'))
+    .action(async (kind: string, id: string, path: string, opts) => setStatus(await pinCommand(kind, id, path, opts, out)));
+  platform(program.command('unpin').description('unpin a program or map: program|map ID [PATH]').argument('<kind>', 'program or map').argument('<id>', 'its id').argument('[path]', 'one pin path (default: all)'))
+    .action(async (kind: string, id: string, path: string | undefined, opts) => setStatus(await unpinCommand(kind, id, path, opts, out)));
+
+  platform(map.command('lookup').description('look a key up in a map of the service').argument('<map>', 'map id or pin path').argument('<key>', 'integer, or hex:BYTES'))
+    .action(async (ref: string, key: string, opts) => setStatus(await serviceMapLookupCommand(ref, key, opts, out)));
+  platform(map.command('update').description('write a key and value into a map of the service').argument('<map>', 'map id or pin path').argument('<key>', 'integer, or hex:BYTES').argument('<value>', 'integer, or hex:BYTES'))
+    .option('--flags <flags>', 'any, noexist or exist', 'any')
+    .action(async (ref: string, key: string, value: string, opts) => setStatus(await serviceMapUpdateCommand(ref, key, value, opts, out)));
+  platform(map.command('delete').description('delete a key from a map of the service').argument('<map>', 'map id or pin path').argument('<key>', 'integer, or hex:BYTES'))
+    .action(async (ref: string, key: string, opts) => setStatus(await serviceMapDeleteCommand(ref, key, opts, out)));
+
+  program.command('shell').description('an interactive ebpf> shell running these commands').action(async () => setStatus(await runShell(main)));
+
   return program;
 }
 
@@ -166,6 +246,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     return status;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    if (e instanceof ServiceUnavailableError || e instanceof ServiceError) {
+      process.stderr.write(`ebpf: ${e.message}\n`);
+      return 1;
+    }
     if (e instanceof UsageError) {
       process.stderr.write(`ebpf: ${e.message}\n`);
       return 2;
@@ -179,4 +263,5 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+const argv = process.argv.slice(2);
+process.exitCode = await main(argv.length === 0 ? ['shell'] : argv);

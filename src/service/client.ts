@@ -1,0 +1,88 @@
+// The client library of the service protocol: connect to the endpoint, say hello with a role, send
+// requests and get their results (or a ServiceError with the service's code and message). The CLI,
+// hook hosts, tests and benchmarks all speak to the service through this one module.
+import { connect, type Socket } from 'node:net';
+import { Connection, type RequestHandler } from './connection.js';
+import { readToken } from './credential.js';
+import { locations } from './endpoint.js';
+import { PROTOCOL_VERSION, ServiceError, type ClientArgs, type ClientOp } from './protocol.js';
+
+export interface ClientOptions {
+  /** Default: EBPF_TS_ENDPOINT, else the platform default. */
+  readonly endpoint?: string;
+  /** Where the admin token is read from. Default: EBPF_TS_STATE_DIR, else the platform default. */
+  readonly stateDir?: string;
+  /** 'auto' (default): admin when the token can be read, else reader. */
+  readonly role?: 'reader' | 'admin' | 'auto';
+  /** The admin token itself (instead of reading it from the state directory). */
+  readonly token?: string;
+  /** A name for the service's log and for hosts ("ebpf", "dns-server"). */
+  readonly client?: string;
+  /** Answers requests the service sends (hook hosts). */
+  readonly handler?: RequestHandler;
+  /** How long to wait for any one reply; 0 waits for ever. Default 0. */
+  readonly timeoutMs?: number;
+}
+
+/** No service answers at the endpoint: the message says how to start one. */
+export class ServiceUnavailableError extends Error {
+  override readonly name = 'ServiceUnavailableError';
+  constructor(readonly endpoint: string, why: string) {
+    super(`no ebpf-ts service is running at ${endpoint} (${why}); start one with 'ebpf service start' (or point EBPF_TS_ENDPOINT at it)`);
+  }
+}
+
+function open(endpoint: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(endpoint);
+    const fail = (e: NodeJS.ErrnoException): void => reject(new ServiceUnavailableError(endpoint, e.code ?? e.message));
+    socket.once('error', fail);
+    socket.once('connect', () => {
+      socket.off('error', fail);
+      resolve(socket);
+    });
+  });
+}
+
+export class ServiceClient {
+  private constructor(
+    readonly connection: Connection,
+    readonly endpoint: string,
+    readonly role: 'reader' | 'admin',
+    /** The service's process id (from its hello). */
+    readonly servicePid: number,
+    private readonly timeoutMs: number,
+  ) {}
+
+  static async connect(options: ClientOptions = {}): Promise<ServiceClient> {
+    const where = locations({ endpoint: options.endpoint, stateDir: options.stateDir });
+    const token = options.token ?? (options.role === 'reader' ? undefined : readToken(where.stateDir));
+    const role = options.role === 'admin' || (options.role !== 'reader' && token !== undefined) ? 'admin' : 'reader';
+    if (role === 'admin' && token === undefined) {
+      throw new ServiceError('permission', `the admin role needs the token in ${where.stateDir}/admin.token, which this user cannot read`);
+    }
+    const socket = await open(where.endpoint);
+    const connection = new Connection(socket, options.handler);
+    const timeoutMs = options.timeoutMs ?? 0;
+    try {
+      const hello = (await connection.request('hello', { version: PROTOCOL_VERSION, role, ...(role === 'admin' ? { token } : {}), ...(options.client === undefined ? {} : { client: options.client }) }, timeoutMs)) as { pid: number };
+      return new ServiceClient(connection, where.endpoint, role, hello.pid, timeoutMs);
+    } catch (e) {
+      connection.close();
+      throw e;
+    }
+  }
+
+  /** Sends one request; resolves with its result or rejects with the service's ServiceError. */
+  request<O extends ClientOp>(op: O, args: ClientArgs<O>): Promise<unknown> {
+    return this.connection.request(op, args, this.timeoutMs);
+  }
+
+  get closed(): boolean {
+    return this.connection.closed;
+  }
+
+  close(): void {
+    this.connection.close();
+  }
+}

@@ -1,0 +1,237 @@
+// The service protocol (docs/service-protocol.md): frames of a 4-byte big-endian length and a
+// UTF-8 JSON message. Every message is checked against a zod schema before anything acts on it;
+// both ends send requests (clients to the service, the service to hook hosts) and answer each
+// other's by id. One source of truth for the message shapes: the schemas below.
+import { z } from 'zod';
+
+export const PROTOCOL_VERSION = 1;
+/** Largest frame either end accepts: an object file of a few MiB in base64, with room to spare. */
+export const MAX_FRAME = 16 << 20;
+
+/** Stable error codes of error replies (documented in docs/service-protocol.md). */
+export const ERROR_CODES = [
+  'bad-frame', // not a frame: oversized, or not JSON
+  'bad-message', // JSON that fails the schema
+  'unknown-op', // a request of an operation this end does not have
+  'out-of-order', // a request before hello, or a second hello
+  'version', // the client speaks another protocol version
+  'permission', // the request needs the admin role
+  'bad-token', // an admin hello with a wrong token
+  'not-found', // no program, map, link, pin or attach point of that id or name
+  'exists', // a pin path or attach point already taken
+  'invalid', // a well-formed request that cannot be done (wrong sizes, wrong program type ...)
+  'refused', // the verifier refused the program (the report is in the message)
+  'host', // the hook host that owns the object failed or went away
+  'map', // the map said no (full, no such key, frozen ...)
+  'internal', // a bug: the service goes on
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+const id = z.number().int().positive().max(2 ** 31);
+const hex = z.string().max(2 * MAX_FRAME).regex(/^([0-9a-f]{2})*$/, 'lowercase hex bytes');
+const path = z.string().min(1).max(4096).refine((s) => !s.includes('\0'), 'no NUL bytes');
+const name = z.string().min(1).max(256);
+const pinned = z.enum(['none', 'first', 'all']);
+const execution = z.enum(['jit', 'interpret']);
+const tristate = z.enum(['any', 'yes', 'no']);
+export const attachPointSchema = z.strictObject({ type: name, name });
+export type AttachPoint = z.infer<typeof attachPointSchema>;
+/** A map named by id or by a pin path. */
+const mapRef = z.union([id, path]);
+
+/** The operations clients send to the service, with their arguments. */
+export const clientOps = {
+  hello: z.strictObject({ version: z.number().int(), role: z.enum(['reader', 'admin']), token: z.string().max(256).optional(), client: z.string().max(256).optional() }),
+  'service.status': z.strictObject({}),
+  'service.stop': z.strictObject({}),
+  'program.add': z.strictObject({
+    object: z.string().max(MAX_FRAME), // base64 ELF bytes
+    path: path.optional(),
+    section: name.optional(),
+    type: name.optional(),
+    pinPath: path.optional(),
+    pinned: pinned.default('first'),
+    attachPoint: name.optional(),
+    execution: execution.default('jit'),
+  }),
+  'program.delete': z.strictObject({ id }),
+  'program.set': z.strictObject({ id, attached: z.boolean().optional(), attachPoint: name.optional(), pinPath: z.union([path, z.null()]).optional() }),
+  'program.list': z.strictObject({ type: name.optional(), attached: tristate.default('any'), pinned: tristate.default('any'), id: id.optional() }),
+  'program.run': z.strictObject({ id, data: hex.default(''), repeat: z.number().int().min(1).max(1_000_000).default(1) }),
+  'map.list': z.strictObject({}),
+  'map.dump': z.strictObject({ map: mapRef }),
+  'map.lookup': z.strictObject({ map: mapRef, key: hex }),
+  'map.update': z.strictObject({ map: mapRef, key: hex, value: hex, flags: z.number().int().min(0).max(4).default(0) }),
+  'map.delete': z.strictObject({ map: mapRef, key: hex }),
+  'link.list': z.strictObject({}),
+  'pin.list': z.strictObject({}),
+  pin: z.strictObject({ kind: z.enum(['program', 'map']), id, path }),
+  unpin: z.strictObject({ kind: z.enum(['program', 'map']), id, path: path.optional() }),
+  'host.register': z.strictObject({ points: z.array(attachPointSchema).max(256) }),
+  'attach-point.list': z.strictObject({}),
+} as const;
+export type ClientOp = keyof typeof clientOps;
+export type ClientArgs<O extends ClientOp> = z.input<(typeof clientOps)[O]>;
+export type ClientParsed<O extends ClientOp> = z.output<(typeof clientOps)[O]>;
+
+const entries = z.array(z.tuple([hex, hex])).max(1 << 20);
+export type WireEntries = z.infer<typeof entries>;
+
+/** The operations the service sends to a hook host. */
+export const hostOps = {
+  'host.load': z.strictObject({
+    object: id,
+    bytes: z.string().max(MAX_FRAME),
+    programs: z.array(z.strictObject({ id, name, type: name, execution })).max(256),
+    // The definitions travel in the object; the service names each map's id and saved contents.
+    maps: z.array(z.strictObject({ id, name, entries: entries.optional() })).max(256),
+  }),
+  'host.unload': z.strictObject({ object: id }),
+  'host.attach': z.strictObject({ program: id, link: id, point: attachPointSchema }),
+  'host.detach': z.strictObject({ link: id }),
+  'host.map': z.strictObject({ map: id, op: z.enum(['dump', 'lookup', 'update', 'delete']), key: hex.optional(), value: hex.optional(), flags: z.number().int().default(0) }),
+  'host.run': z.strictObject({ program: id, data: hex, repeat: z.number().int().min(1) }),
+} as const;
+export type HostOp = keyof typeof hostOps;
+export type HostArgs<O extends HostOp> = z.input<(typeof hostOps)[O]>;
+
+/** 0 answers a frame whose request id could not be read. */
+const replyId = z.number().int().min(0).max(2 ** 31);
+
+/** The envelope: a request, or a reply to one. */
+export const envelopeSchema = z.union([
+  z.strictObject({ kind: z.literal('request'), id, op: z.string().max(64), args: z.unknown() }),
+  z.strictObject({ kind: z.literal('reply'), id: replyId, ok: z.literal(true), result: z.unknown() }),
+  z.strictObject({ kind: z.literal('reply'), id: replyId, ok: z.literal(false), error: z.strictObject({ code: z.enum(ERROR_CODES), message: z.string() }) }),
+]);
+export type Envelope = z.infer<typeof envelopeSchema>;
+
+/** An error that travels as an error reply: code and one-line message. */
+export class ServiceError extends Error {
+  override readonly name = 'ServiceError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The first problem zod found, as one line ("args.id: expected number"). */
+export function describeIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  const where = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+  return `${where}${issue.message}`;
+}
+
+/** Parses `args` of `op` against its schema, or throws a bad-message ServiceError. */
+export function parseArgs<S extends z.ZodType>(schema: S, op: string, args: unknown): z.output<S> {
+  const r = schema.safeParse(args ?? {});
+  if (!r.success) throw new ServiceError('bad-message', `${op}: ${describeIssue(r.error)}`);
+  return r.data;
+}
+
+export function encodeFrame(message: Envelope): Buffer {
+  const body = Buffer.from(JSON.stringify(message), 'utf8');
+  if (body.length > MAX_FRAME) throw new ServiceError('bad-frame', `message of ${body.length} bytes is over the ${MAX_FRAME}-byte limit`);
+  const frame = Buffer.allocUnsafe(4 + body.length);
+  frame.writeUInt32BE(body.length, 0);
+  body.copy(frame, 4);
+  return frame;
+}
+
+/**
+ * Splits a byte stream into frames. An oversized length poisons the stream (the peer is out of
+ * step with us and nothing after it can be trusted): `push` then returns a 'bad-frame' error.
+ */
+export class FrameDecoder {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private poisoned = false;
+
+  push(chunk: Buffer): { frames: Buffer[]; error?: string } {
+    if (this.poisoned) return { frames: [] };
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    const frames: Buffer[] = [];
+    let all = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
+    while (all.length >= 4) {
+      const length = all.readUInt32BE(0);
+      if (length > MAX_FRAME) {
+        this.poisoned = true;
+        this.chunks = [];
+        return { frames, error: `a frame of ${length} bytes is over the ${MAX_FRAME}-byte limit` };
+      }
+      if (all.length < 4 + length) break;
+      frames.push(all.subarray(4, 4 + length));
+      all = all.subarray(4 + length);
+    }
+    this.chunks = all.length > 0 ? [all] : [];
+    this.buffered = all.length;
+    return { frames };
+  }
+
+  /** Bytes of an incomplete frame still waiting for the rest. */
+  get pending(): number {
+    return this.buffered;
+  }
+}
+
+export const toHex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+export const fromHex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'));
+
+// ---- results (what the service answers; the service builds them, clients read them) ----
+
+export interface ProgramInfo {
+  readonly id: number;
+  readonly name: string;
+  readonly section: string;
+  readonly type: string;
+  readonly execution: 'jit' | 'interpret';
+  readonly object: number;
+  readonly path: string | null;
+  readonly pins: string[];
+  readonly link: number | null;
+  readonly attachPoint: AttachPoint | null;
+  readonly attached: boolean;
+  readonly host: string | null;
+  readonly maps: number[];
+  readonly instructions: number;
+  readonly verifiedMs: number;
+}
+
+export interface MapInfo {
+  readonly id: number;
+  readonly name: string;
+  readonly type: number;
+  readonly typeName: string;
+  readonly keySize: number;
+  readonly valueSize: number;
+  readonly maxEntries: number;
+  readonly flags: number;
+  readonly innerMapId: number;
+  readonly pins: string[];
+  readonly object: number;
+  readonly host: string | null;
+}
+
+export interface LinkInfo {
+  readonly id: number;
+  readonly program: number;
+  readonly type: string;
+  readonly attachPoint: string;
+  readonly host: string;
+}
+
+export interface PinInfo {
+  readonly path: string;
+  readonly kind: 'program' | 'map';
+  readonly id: number;
+}
+
+export interface RunResult {
+  readonly returnValue: string;
+  readonly returnName: string | null;
+  readonly data: string | null;
+  readonly durationNs: number;
+}

@@ -1,0 +1,718 @@
+// ebpfsvc, the control plane (DESIGN.md, "Service and security model"): one local endpoint, the
+// registry of objects, programs, maps, links and pins, verification in a verifier process, and
+// placement of every object in the hook host that owns its attach point (its own context when
+// there is none). Requests that change the registry run one at a time; reads and map operations
+// do not wait for them. Pins are saved in the state directory and restored on start.
+import { existsSync, mkdirSync, chmodSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { dirname, join } from 'node:path';
+import { openObject } from '../elf/index.js';
+import { Connection } from './connection.js';
+import { ensureToken, tokenMatches } from './credential.js';
+import { HookHost, asServiceError } from './hook-host.js';
+import { Log } from './log.js';
+import { clientOps, parseArgs, PROTOCOL_VERSION, ServiceError, toHex, type AttachPoint, type ClientOp, type ClientParsed, type WireEntries, type MapInfo, type ProgramInfo } from './protocol.js';
+import { Registry, type HostHandle, type MapRecord, type ObjectRecord, type ProgramRecord } from './registry.js';
+import { loadState, readObjectFile, saveObjectFile, saveState, type SavedState } from './state-file.js';
+import { verifyInProcess, type VerifierLimits } from './verifier-process.js';
+
+export interface ServiceOptions {
+  readonly endpoint: string;
+  readonly stateDir: string;
+  /** Echo the log to stderr. */
+  readonly foreground?: boolean;
+  readonly verifierLimits?: VerifierLimits;
+  /** How often the maps of pinned objects are saved (what running programs wrote). Default 2 s. */
+  readonly checkpointMs?: number;
+  /** How long the service waits for a hook host's reply. Default 30 s. */
+  readonly hostTimeoutMs?: number;
+}
+
+/** Operations that change something: they need the admin role. */
+const ADMIN_OPS = new Set<ClientOp>(['program.add', 'program.delete', 'program.set', 'program.run', 'map.update', 'map.delete', 'pin', 'unpin', 'host.register', 'service.stop']);
+
+const MAP_TYPE_NAMES: Record<number, string> = {
+  1: 'hash', 2: 'array', 3: 'prog_array', 4: 'perf_event_array', 5: 'percpu_hash', 6: 'percpu_array', 9: 'lru_hash', 10: 'lru_percpu_hash',
+  11: 'lpm_trie', 12: 'array_of_maps', 13: 'hash_of_maps', 22: 'queue', 23: 'stack', 27: 'ringbuf',
+};
+export const mapTypeName = (type: number): string => MAP_TYPE_NAMES[type] ?? `type ${type}`;
+
+const samePoint = (a: AttachPoint, b: AttachPoint): boolean => a.type === b.type && a.name === b.name;
+
+async function endpointAnswers(endpoint: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s: Socket = connect(endpoint);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export class Service {
+  readonly registry = new Registry();
+  readonly log: Log;
+  private readonly token: string;
+  private readonly local: HookHost;
+  private readonly localHandle: HostHandle;
+  private readonly hosts = new Map<number, HostHandle>();
+  private nextHost = 1;
+  private server: Server | undefined;
+  private readonly connections = new Set<Connection>();
+  private exclusive: Promise<unknown> = Promise.resolve();
+  /** Last saved contents of the maps of pinned objects (what a restart restores). */
+  private readonly saved = new Map<number, WireEntries>();
+  private readonly objectFiles = new Map<number, string>();
+  private lastWritten = '';
+  private flushQueued: Promise<void> | undefined;
+  private flushRunning: Promise<void> | undefined;
+  private checkpointTimer: NodeJS.Timeout | undefined;
+  private readonly startedAt = Date.now();
+  private stopping: Promise<void> | undefined;
+  /** Resolves when the service has stopped (service.stop, or stop()). */
+  readonly stopped: Promise<void>;
+  private markStopped!: () => void;
+
+  private constructor(readonly options: ServiceOptions) {
+    mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
+    this.log = new Log(join(options.stateDir, 'service.log'), options.foreground === true);
+    this.token = ensureToken(options.stateDir);
+    this.local = new HookHost();
+    this.localHandle = { id: 0, name: 'ebpfsvc', local: true, points: this.local.points, call: (op, args) => this.local.handle(op, args) };
+    this.hosts.set(0, this.localHandle);
+    this.stopped = new Promise((resolve) => (this.markStopped = resolve));
+  }
+
+  static async start(options: ServiceOptions): Promise<Service> {
+    const service = new Service(options);
+    await service.claim();
+    await service.restore();
+    await service.listen();
+    const every = options.checkpointMs ?? 2000;
+    service.checkpointTimer = setInterval(() => void service.flush().catch((e) => service.log.error('checkpoint-failed', { error: String(e) })), every);
+    service.checkpointTimer.unref();
+    service.log.info('started', { pid: process.pid, endpoint: options.endpoint, stateDir: options.stateDir });
+    return service;
+  }
+
+  get endpoint(): string {
+    return this.options.endpoint;
+  }
+
+  /** One service per state directory and per endpoint; a stale socket of a crash is replaced. */
+  private async claim(): Promise<void> {
+    const pidFile = join(this.options.stateDir, 'service.pid');
+    if (existsSync(pidFile)) {
+      const pid = Number.parseInt(readFileSync(pidFile, 'utf8'), 10);
+      if (Number.isInteger(pid) && pid !== process.pid && pidAlive(pid)) {
+        throw new ServiceError('exists', `a service (pid ${pid}) already uses the state directory ${this.options.stateDir}`);
+      }
+    }
+    const endpoint = this.options.endpoint;
+    if (await endpointAnswers(endpoint)) throw new ServiceError('exists', `a service is already running at ${endpoint}`);
+    if (process.platform !== 'win32') {
+      mkdirSync(dirname(endpoint), { recursive: true, mode: 0o755 });
+      if (existsSync(endpoint)) {
+        this.log.warn('stale-endpoint', { endpoint, why: 'nothing answers on it: left by a service that did not stop cleanly' });
+        unlinkSync(endpoint);
+      }
+    }
+    writeFileSync(pidFile, `${process.pid}\n`, { mode: 0o644 });
+  }
+
+  private async listen(): Promise<void> {
+    const server = createServer((socket) => this.accept(socket));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.options.endpoint, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    // Anyone who can reach the endpoint may read; changes need the admin token on top.
+    if (process.platform !== 'win32') chmodSync(this.options.endpoint, 0o666);
+  }
+
+  private accept(socket: Socket): void {
+    const connection = new Connection(socket, (op, args, c) => this.handle(op, args, c), (what) => this.log.warn('bad-request', { what }));
+    this.connections.add(connection);
+    connection.onClose(() => this.connections.delete(connection));
+  }
+
+  // ---- requests ----
+
+  private async handle(op: string, args: unknown, c: Connection): Promise<unknown> {
+    const role = c.state.role as 'reader' | 'admin' | undefined;
+    if (!(op in clientOps)) throw new ServiceError('unknown-op', `no operation '${op}'`);
+    if (op === 'hello') {
+      if (role !== undefined) throw new ServiceError('out-of-order', 'hello was already said on this connection');
+      return this.hello(parseArgs(clientOps.hello, op, args), c);
+    }
+    if (role === undefined) throw new ServiceError('out-of-order', `${op} before hello: say hello with the protocol version first`);
+    const o = op as ClientOp;
+    if (ADMIN_OPS.has(o) && role !== 'admin') {
+      throw new ServiceError('permission', `${op} needs the admin role (the token in ${join(this.options.stateDir, 'admin.token')})`);
+    }
+    try {
+      return await this.dispatch(o, args, c);
+    } catch (e) {
+      throw asServiceError(e);
+    }
+  }
+
+  private hello(a: ClientParsed<'hello'>, c: Connection): unknown {
+    if (a.version !== PROTOCOL_VERSION) throw new ServiceError('version', `the service speaks protocol version ${PROTOCOL_VERSION}, the client ${a.version}`);
+    if (a.role === 'admin' && (a.token === undefined || !tokenMatches(this.token, a.token))) {
+      this.log.warn('bad-token', { client: a.client });
+      throw new ServiceError('bad-token', 'the admin token is wrong');
+    }
+    c.state.role = a.role;
+    c.state.client = a.client;
+    return { version: PROTOCOL_VERSION, role: a.role, pid: process.pid };
+  }
+
+  /** Runs `body` when no other change is running: the registry changes one request at a time. */
+  private serial<T>(body: () => Promise<T>): Promise<T> {
+    const run = this.exclusive.then(body, body);
+    this.exclusive = run.catch(() => undefined);
+    return run;
+  }
+
+  private async dispatch(op: ClientOp, raw: unknown, c: Connection): Promise<unknown> {
+    switch (op) {
+      case 'hello':
+        throw new ServiceError('out-of-order', 'hello was already said');
+      case 'service.status':
+        parseArgs(clientOps[op], op, raw);
+        return this.status();
+      case 'service.stop':
+        parseArgs(clientOps[op], op, raw);
+        setImmediate(() => void this.stop());
+        return { stopping: true };
+      case 'program.add': {
+        const a = parseArgs(clientOps[op], op, raw);
+        return this.serial(() => this.addProgram(a));
+      }
+      case 'program.delete': {
+        const a = parseArgs(clientOps[op], op, raw);
+        return this.serial(() => this.deleteProgram(a.id));
+      }
+      case 'program.set': {
+        const a = parseArgs(clientOps[op], op, raw);
+        return this.serial(() => this.setProgram(a));
+      }
+      case 'program.list': {
+        const a = parseArgs(clientOps[op], op, raw);
+        if (a.id !== undefined) this.program(a.id);
+        return { programs: [...this.registry.programs.values()].filter((p) => (a.id === undefined || p.id === a.id) && (a.type === undefined || p.type === a.type) && (a.attached === 'any' || (p.link !== undefined) === (a.attached === 'yes')) && (a.pinned === 'any' || (p.pins.size > 0) === (a.pinned === 'yes'))).map((p) => this.describeProgram(p)) };
+      }
+      case 'program.run': {
+        const a = parseArgs(clientOps[op], op, raw);
+        const p = this.program(a.id);
+        return this.hostOf(this.object(p.object)).call('host.run', { program: p.id, data: a.data, repeat: a.repeat });
+      }
+      case 'map.list':
+        parseArgs(clientOps[op], op, raw);
+        return { maps: [...this.registry.maps.values()].map((m) => this.describeMap(m)) };
+      case 'map.dump': {
+        const a = parseArgs(clientOps[op], op, raw);
+        const m = this.mapOf(a.map);
+        const r = (await this.hostOf(this.object(m.object)).call('host.map', { map: m.id, op: 'dump' })) as { entries: WireEntries };
+        return { map: this.describeMap(m), entries: r.entries };
+      }
+      case 'map.lookup': {
+        const a = parseArgs(clientOps[op], op, raw);
+        const m = this.mapOf(a.map);
+        return this.hostOf(this.object(m.object)).call('host.map', { map: m.id, op: 'lookup', key: a.key });
+      }
+      case 'map.update':
+      case 'map.delete': {
+        const a = parseArgs(clientOps[op], op, raw) as { map: number | string; key: string; value?: string; flags?: number };
+        const m = this.mapOf(a.map);
+        const object = this.object(m.object);
+        const r = await this.hostOf(object).call('host.map', { map: m.id, op: op === 'map.update' ? 'update' : 'delete', key: a.key, value: a.value, flags: a.flags ?? 0 });
+        // An acknowledged change of a map that survives restarts is on disk before the reply.
+        if (this.registry.hasPins(object)) await this.flush();
+        return r;
+      }
+      case 'link.list':
+        parseArgs(clientOps[op], op, raw);
+        return { links: [...this.registry.links.values()].map((l) => ({ id: l.id, program: l.program, type: l.point.type, attachPoint: l.point.name, host: this.hosts.get(l.host)?.name ?? `host ${l.host}` })) };
+      case 'pin.list':
+        parseArgs(clientOps[op], op, raw);
+        return { pins: [...this.registry.pins.entries()].map(([path, p]) => ({ path, kind: p.kind, id: p.id })).sort((x, y) => x.path.localeCompare(y.path)) };
+      case 'pin': {
+        const a = parseArgs(clientOps[op], op, raw);
+        return this.serial(async () => {
+          this.pin(a.kind, a.id, a.path);
+          await this.flush();
+          return { pinned: a.path };
+        });
+      }
+      case 'unpin': {
+        const a = parseArgs(clientOps[op], op, raw);
+        return this.serial(() => this.unpin(a.kind, a.id, a.path));
+      }
+      case 'host.register': {
+        const a = parseArgs(clientOps[op], op, raw);
+        return this.serial(() => this.registerHost(a.points, c));
+      }
+      case 'attach-point.list':
+        parseArgs(clientOps[op], op, raw);
+        return { points: [...this.hosts.values()].flatMap((h) => h.points.map((p) => ({ ...p, host: h.name }))) };
+    }
+  }
+
+  // ---- lookups ----
+
+  private program(id: number): ProgramRecord {
+    const p = this.registry.programs.get(id);
+    if (p === undefined) throw new ServiceError('not-found', `no program with id ${id}`);
+    return p;
+  }
+
+  private object(id: number): ObjectRecord {
+    const o = this.registry.objects.get(id);
+    if (o === undefined) throw new ServiceError('internal', `object ${id} is missing`);
+    return o;
+  }
+
+  private mapOf(ref: number | string): MapRecord {
+    if (typeof ref === 'number') {
+      const m = this.registry.maps.get(ref);
+      if (m === undefined) throw new ServiceError('not-found', `no map with id ${ref}`);
+      return m;
+    }
+    const pin = this.registry.pins.get(ref);
+    if (pin === undefined) throw new ServiceError('not-found', `nothing is pinned at ${ref}`);
+    if (pin.kind !== 'map') throw new ServiceError('invalid', `${ref} is a pinned program, not a map`);
+    return this.registry.maps.get(pin.id) as MapRecord;
+  }
+
+  private hostOf(object: ObjectRecord): HostHandle {
+    if (object.host === undefined) throw new ServiceError('host', `object ${object.id} has no hook host right now`);
+    return object.host;
+  }
+
+  /** The offered attach point named `name` (and its host); with a type, of that program type. */
+  private findPoint(name: string, type: string): { host: HostHandle; point: AttachPoint } {
+    const all = [...this.hosts.values()].flatMap((host) => host.points.map((point) => ({ host, point })));
+    const named = all.filter((x) => x.point.name === name);
+    const typed = named.find((x) => x.point.type === type);
+    if (typed !== undefined) return typed;
+    if (named.length > 0) throw new ServiceError('invalid', `attach point ${name} runs ${named.map((x) => x.point.type).join(', ')} programs; this program is ${type}`);
+    const offered = all.map((x) => `${x.point.name} (${x.point.type}, in ${x.host.name})`);
+    throw new ServiceError('not-found', `no hook host offers an attach point named ${name}; offered: ${offered.join(', ') || 'none (start a hook host first)'}`);
+  }
+
+  private describeProgram(p: ProgramRecord): ProgramInfo {
+    const o = this.registry.objects.get(p.object);
+    return {
+      id: p.id, name: p.name, section: p.section, type: p.type, execution: p.execution, object: p.object, path: o?.path ?? null,
+      pins: [...p.pins], link: p.link ?? null, attachPoint: p.attachPoint ?? null, attached: p.link !== undefined,
+      host: o?.host?.name ?? null, maps: o?.maps ?? [], instructions: p.instructions, verifiedMs: p.verifiedMs,
+    };
+  }
+
+  private describeMap(m: MapRecord): MapInfo {
+    return { id: m.id, name: m.name, type: m.type, typeName: mapTypeName(m.type), keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries, flags: m.flags, innerMapId: m.innerMapId, pins: [...m.pins], object: m.object, host: this.registry.objects.get(m.object)?.host?.name ?? null };
+  }
+
+  private status(): Record<string, unknown> {
+    const r = this.registry;
+    return {
+      pid: process.pid, version: PROTOCOL_VERSION, endpoint: this.options.endpoint, stateDir: this.options.stateDir, uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+      programs: r.programs.size, maps: r.maps.size, links: r.links.size, pins: r.pins.size, clients: this.connections.size,
+      hosts: [...this.hosts.values()].map((h) => ({ id: h.id, name: h.name, points: h.points })),
+    };
+  }
+
+  // ---- changes ----
+
+  private async addProgram(a: ClientParsed<'program.add'>): Promise<unknown> {
+    const bytes = new Uint8Array(Buffer.from(a.object, 'base64'));
+    if (bytes.length === 0) throw new ServiceError('invalid', 'the object file is empty');
+    const pinned = a.pinned;
+    const verdict = await verifyInProcess({ object: bytes, path: a.path, program: a.section, programType: a.type }, this.options.verifierLimits);
+    if (!verdict.ok) {
+      const why = verdict.refusedBy === 'process' ? verdict.message : `program ${verdict.program} (section ${verdict.section}) was refused by the verifier:\n${verdict.text}`;
+      this.log.warn('program-refused', { path: a.path, section: a.section, why: why.split('\n')[0] });
+      throw new ServiceError(verdict.refusedBy === 'process' && verdict.failure === 'bad-object' ? 'invalid' : 'refused', why);
+    }
+    // The verifier process opened this object and approved it: it is safe to open here.
+    const spec = openObject(bytes, { path: a.path });
+    const pinPath = a.pinPath ?? verdict.program;
+    if (pinned !== 'none' && this.registry.pins.has(pinPath)) throw new ServiceError('exists', `${pinPath} is already pinned; give another pinpath= or pinned=none`);
+    const target = this.placement(verdict.type, a.attachPoint);
+    const object: ObjectRecord = {
+      id: this.registry.allocate('object'), path: a.path, bytes, section: verdict.section, type: verdict.type, execution: a.execution,
+      host: target?.host ?? this.localHandle, programs: [], maps: [],
+    };
+    const program: ProgramRecord = {
+      id: this.registry.allocate('program'), object: object.id, name: verdict.program, section: verdict.section, type: verdict.type, execution: a.execution,
+      pins: new Set(), attachPoint: target?.point, link: undefined, instructions: verdict.report.instructions, verifiedMs: Math.round(verdict.ms * 10) / 10,
+    };
+    object.programs.push(program.id);
+    const maps: MapRecord[] = spec.maps.map((d) => ({ id: this.registry.allocate('map'), object: object.id, name: d.name, type: d.type, keySize: d.keySize, valueSize: d.valueSize, maxEntries: d.maxEntries, flags: d.flags, innerMapId: 0, pins: new Set() }));
+    for (const m of maps) object.maps.push(m.id);
+    await this.load(object, program, maps, undefined);
+    this.registry.objects.set(object.id, object);
+    this.registry.programs.set(program.id, program);
+    for (const m of maps) this.registry.maps.set(m.id, m);
+    if (pinned !== 'none') this.pin('program', program.id, pinPath);
+    if (pinned === 'all') for (const m of maps) this.pin('map', m.id, `${pinPath}/${m.name}`);
+    if (target !== undefined) await this.attach(program, object, target.point);
+    if (this.registry.hasPins(object)) await this.flush();
+    this.log.info('program-loaded', { id: program.id, name: program.name, type: program.type, path: a.path, host: object.host?.name, attachPoint: target?.point.name, verifiedMs: program.verifiedMs });
+    return { ...this.describeProgram(program), verification: verdict.text };
+  }
+
+  /** Where an object of `type` goes: the named point, else the only point of its type, else nowhere. */
+  private placement(type: string, name: string | undefined): { host: HostHandle; point: AttachPoint } | undefined {
+    if (name !== undefined) return this.findPoint(name, type);
+    const all = [...this.hosts.values()].flatMap((host) => host.points.filter((p) => p.type === type).map((point) => ({ host, point })));
+    return all.length === 1 ? all[0] : undefined;
+  }
+
+  private async load(object: ObjectRecord, program: ProgramRecord, maps: readonly MapRecord[], contents: ReadonlyMap<number, WireEntries> | undefined): Promise<void> {
+    const host = this.hostOf(object);
+    await host.call('host.load', {
+      object: object.id,
+      bytes: Buffer.from(object.bytes).toString('base64'),
+      programs: [{ id: program.id, name: program.name, type: program.type, execution: program.execution }],
+      maps: maps.map((m) => ({ id: m.id, name: m.name, ...(contents?.get(m.id) === undefined ? {} : { entries: contents.get(m.id) }) })),
+    });
+  }
+
+  private async attach(program: ProgramRecord, object: ObjectRecord, point: AttachPoint): Promise<void> {
+    const host = this.hostOf(object);
+    const link = this.registry.allocate('link');
+    await host.call('host.attach', { program: program.id, link, point });
+    this.registry.links.set(link, { id: link, program: program.id, point, host: host.id });
+    program.link = link;
+    program.attachPoint = point;
+    this.log.info('attached', { program: program.id, link, type: point.type, attachPoint: point.name, host: host.name });
+  }
+
+  private async detach(program: ProgramRecord, forget: boolean): Promise<boolean> {
+    const link = program.link === undefined ? undefined : this.registry.links.get(program.link);
+    if (forget) program.attachPoint = undefined;
+    if (link === undefined) return false;
+    program.link = undefined;
+    this.registry.links.delete(link.id);
+    await this.hosts.get(link.host)?.call('host.detach', { link: link.id }).catch(() => undefined);
+    this.log.info('detached', { program: program.id, link: link.id, attachPoint: link.point.name });
+    return true;
+  }
+
+  private async deleteProgram(id: number): Promise<unknown> {
+    const p = this.program(id);
+    const object = this.object(p.object);
+    const unpinned = [...p.pins];
+    for (const path of unpinned) this.registry.pins.delete(path);
+    p.pins.clear();
+    const detached = await this.detach(p, true);
+    this.registry.programs.delete(p.id);
+    object.programs.splice(object.programs.indexOf(p.id), 1);
+    await this.endUnused(object);
+    await this.flush();
+    this.log.info('program-deleted', { id, unpinned });
+    return { id, unpinned, detached };
+  }
+
+  /** Ends an object with no program left: its maps too, except pinned ones (which keep it loaded). */
+  private async endUnused(object: ObjectRecord): Promise<void> {
+    if (object.programs.length > 0) return;
+    for (const mapId of [...object.maps]) {
+      const m = this.registry.maps.get(mapId);
+      if (m !== undefined && m.pins.size === 0) {
+        this.registry.maps.delete(mapId);
+        this.saved.delete(mapId);
+        object.maps.splice(object.maps.indexOf(mapId), 1);
+      }
+    }
+    if (object.maps.length > 0) return;
+    this.registry.objects.delete(object.id);
+    this.objectFiles.delete(object.id);
+    await object.host?.call('host.unload', { object: object.id }).catch(() => undefined);
+  }
+
+  private async setProgram(a: ClientParsed<'program.set'>): Promise<unknown> {
+    const p = this.program(a.id);
+    const object = this.object(p.object);
+    const done: string[] = [];
+    if (a.pinPath === null) {
+      for (const path of p.pins) {
+        this.registry.pins.delete(path);
+        done.push(`Unpinned ${p.id} from ${path}`);
+      }
+      p.pins.clear();
+    } else if (a.pinPath !== undefined) {
+      this.pin('program', p.id, a.pinPath);
+      done.push(`Pinned ${p.id} at ${a.pinPath}`);
+    }
+    if (a.attached === false) {
+      if (await this.detach(p, true)) done.push(`Detached ${p.id}`);
+    } else if (a.attachPoint !== undefined || a.attached === true) {
+      const target = a.attachPoint !== undefined ? this.findPoint(a.attachPoint, p.type) : p.attachPoint !== undefined ? this.findPoint(p.attachPoint.name, p.type) : this.placement(p.type, undefined);
+      if (target === undefined) throw new ServiceError('invalid', `say which attach point: interface=NAME (see ebpf show attachpoints)`);
+      await this.detach(p, false);
+      if (object.host !== target.host) await this.move(object, target.host);
+      await this.attach(p, object, target.point);
+      done.push(`Attached ${p.id} to ${target.point.name}`);
+    }
+    await this.flush();
+    return { ...this.describeProgram(p), done };
+  }
+
+  /** Moves an object (maps with their contents) to another host. */
+  private async move(object: ObjectRecord, to: HostHandle): Promise<void> {
+    const from = this.hostOf(object);
+    const contents = new Map<number, WireEntries>();
+    for (const id of object.maps) {
+      const r = (await from.call('host.map', { map: id, op: 'dump' })) as { entries: WireEntries };
+      contents.set(id, r.entries);
+    }
+    const program = this.registry.programs.get(object.programs[0]);
+    if (program === undefined) throw new ServiceError('invalid', `object ${object.id} has no program to move`);
+    object.host = to;
+    try {
+      await this.load(object, program, object.maps.map((id) => this.registry.maps.get(id) as MapRecord), contents);
+    } catch (e) {
+      object.host = from;
+      throw e;
+    }
+    await from.call('host.unload', { object: object.id }).catch(() => undefined);
+    this.log.info('object-moved', { object: object.id, from: from.name, to: to.name });
+  }
+
+  private pin(kind: 'program' | 'map', id: number, path: string): void {
+    const existing = this.registry.pins.get(path);
+    if (existing !== undefined) throw new ServiceError('exists', `${path} is already pinned (${existing.kind} ${existing.id})`);
+    const record = kind === 'program' ? this.registry.programs.get(id) : this.registry.maps.get(id);
+    if (record === undefined) throw new ServiceError('not-found', `no ${kind} with id ${id}`);
+    record.pins.add(path);
+    this.registry.pins.set(path, { kind, id });
+    this.log.info('pinned', { kind, id, path });
+  }
+
+  private async unpin(kind: 'program' | 'map', id: number, path: string | undefined): Promise<unknown> {
+    const record = kind === 'program' ? this.registry.programs.get(id) : this.registry.maps.get(id);
+    if (record === undefined) throw new ServiceError('not-found', `no ${kind} with id ${id}`);
+    if (path !== undefined && !record.pins.has(path)) throw new ServiceError('not-found', `${kind} ${id} is not pinned at ${path}`);
+    const paths = path !== undefined ? [path] : [...record.pins];
+    for (const p of paths) {
+      record.pins.delete(p);
+      this.registry.pins.delete(p);
+    }
+    if (kind === 'map') await this.endUnused(this.object((record as MapRecord).object));
+    await this.flush();
+    this.log.info('unpinned', { kind, id, paths });
+    return { unpinned: paths };
+  }
+
+  // ---- hook hosts ----
+
+  private async registerHost(points: readonly AttachPoint[], c: Connection): Promise<unknown> {
+    if (c.state.host !== undefined) throw new ServiceError('out-of-order', 'this connection is already a hook host');
+    for (const p of points) {
+      for (const h of this.hosts.values()) {
+        if (h.points.some((q) => samePoint(p, q))) throw new ServiceError('exists', `attach point ${p.type} ${p.name} is already offered by ${h.name}`);
+      }
+    }
+    const host: HostHandle = { id: this.nextHost++, name: `${(c.state.client as string | undefined) ?? 'host'}#${this.nextHost - 1}`, local: false, points, call: (op, args) => c.request(op, args, this.options.hostTimeoutMs ?? 30_000) };
+    this.hosts.set(host.id, host);
+    c.state.host = host.id;
+    c.onClose(() => void this.serial(() => this.hostGone(host)));
+    this.log.info('host-connected', { host: host.name, points });
+    // Pinned programs that wait for one of these points go back to it (after this reply).
+    setImmediate(() => void this.serial(() => this.returnToHost(host)));
+    return { host: host.id, name: host.name };
+  }
+
+  private async returnToHost(host: HostHandle): Promise<void> {
+    for (const p of this.registry.programs.values()) {
+      const point = p.attachPoint;
+      if (point === undefined || p.link !== undefined || !host.points.some((q) => samePoint(q, point))) continue;
+      const object = this.object(p.object);
+      try {
+        if (object.host !== host) await this.move(object, host);
+        await this.attach(p, object, point);
+      } catch (e) {
+        this.log.error('reattach-failed', { program: p.id, host: host.name, error: e instanceof Error ? e.message : String(e) });
+      }
+    }
+  }
+
+  /** A host went away: its links end; pinned objects come back to the service's context from their last save. */
+  private async hostGone(host: HostHandle): Promise<void> {
+    if (!this.hosts.has(host.id)) return;
+    this.hosts.delete(host.id);
+    this.log.warn('host-gone', { host: host.name });
+    for (const link of [...this.registry.links.values()]) {
+      if (link.host !== host.id) continue;
+      this.registry.links.delete(link.id);
+      const p = this.registry.programs.get(link.program);
+      if (p !== undefined) p.link = undefined;
+      this.log.warn('link-ended', { link: link.id, program: link.program, attachPoint: link.point.name, why: `host ${host.name} went away` });
+    }
+    for (const object of [...this.registry.objects.values()]) {
+      if (object.host !== host) continue;
+      object.host = undefined;
+      if (!this.registry.hasPins(object)) {
+        for (const id of object.programs) this.registry.programs.delete(id);
+        for (const id of object.maps) this.registry.maps.delete(id);
+        this.registry.objects.delete(object.id);
+        this.log.info('object-ended', { object: object.id, why: `its host ${host.name} went away and nothing pinned it` });
+        continue;
+      }
+      object.host = this.localHandle;
+      const program = this.registry.programs.get(object.programs[0]);
+      try {
+        if (program === undefined) throw new ServiceError('internal', 'a pinned map without its program cannot be reloaded yet');
+        await this.load(object, program, object.maps.map((id) => this.registry.maps.get(id) as MapRecord), this.saved);
+        this.log.info('object-kept', { object: object.id, why: `pinned; reloaded in ebpfsvc from the last checkpoint until ${program.attachPoint?.name ?? 'its attach point'} is offered again` });
+      } catch (e) {
+        object.host = undefined;
+        this.log.error('object-lost', { object: object.id, error: e instanceof Error ? e.message : String(e) });
+      }
+    }
+    await this.flush().catch(() => undefined);
+  }
+
+  // ---- state ----
+
+  /**
+   * Saves the pinned objects with the maps' current contents. Calls that arrive while a save is
+   * running share the next one, so every caller's change is on disk when its promise resolves.
+   */
+  flush(): Promise<void> {
+    if (this.flushQueued !== undefined) return this.flushQueued;
+    const queued = (async () => {
+      await Promise.resolve();
+      if (this.flushRunning !== undefined) await this.flushRunning.catch(() => undefined);
+      this.flushQueued = undefined;
+      const running = this.save();
+      this.flushRunning = running;
+      try {
+        await running;
+      } finally {
+        if (this.flushRunning === running) this.flushRunning = undefined;
+      }
+    })();
+    this.flushQueued = queued;
+    return queued;
+  }
+
+  private async save(): Promise<void> {
+    const objects: SavedState['objects'] = [];
+    for (const o of this.registry.objects.values()) {
+      if (!this.registry.hasPins(o)) continue;
+      for (const id of o.maps) {
+        if (o.host === undefined) continue;
+        try {
+          const r = (await o.host.call('host.map', { map: id, op: 'dump' })) as { entries: WireEntries };
+          this.saved.set(id, r.entries);
+        } catch {
+          // The host went away mid-save: the last contents stand.
+        }
+      }
+      let file = this.objectFiles.get(o.id);
+      if (file === undefined) {
+        file = saveObjectFile(this.options.stateDir, o.bytes);
+        this.objectFiles.set(o.id, file);
+      }
+      objects.push({
+        id: o.id, ...(o.path === undefined ? {} : { path: o.path }), file, section: o.section, type: o.type, execution: o.execution,
+        programs: o.programs.map((id) => this.registry.programs.get(id) as ProgramRecord).map((p) => ({ id: p.id, name: p.name, pins: [...p.pins], attachPoint: p.attachPoint ?? null })),
+        maps: o.maps.map((id) => this.registry.maps.get(id) as MapRecord).map((m) => ({ id: m.id, name: m.name, pins: [...m.pins], entries: this.saved.get(m.id) ?? [] })),
+      });
+    }
+    const state: SavedState = { version: 1, next: { ...this.registry.next }, objects };
+    const text = JSON.stringify(state);
+    if (text === this.lastWritten) return;
+    saveState(this.options.stateDir, state);
+    this.lastWritten = text;
+  }
+
+  /** Loads the saved pins again: each object verified anew, then placed in the service's context. */
+  private async restore(): Promise<void> {
+    let state: SavedState | undefined;
+    try {
+      state = loadState(this.options.stateDir);
+    } catch (e) {
+      throw new ServiceError('invalid', e instanceof Error ? e.message : String(e));
+    }
+    if (state === undefined) return;
+    this.registry.next = { ...state.next };
+    for (const saved of state.objects) {
+      const bytes = readObjectFile(this.options.stateDir, saved.file);
+      const sp = saved.programs[0];
+      if (sp !== undefined) {
+        const verdict = await verifyInProcess({ object: bytes, path: saved.path, program: sp.name, programType: saved.type }, this.options.verifierLimits);
+        if (!verdict.ok) {
+          this.log.error('restore-refused', { object: saved.id, path: saved.path, why: verdict.refusedBy === 'process' ? verdict.message : verdict.text.split('\n')[0] });
+          continue;
+        }
+      }
+      const spec = openObject(bytes, { path: saved.path });
+      const object: ObjectRecord = { id: saved.id, path: saved.path, bytes, section: saved.section, type: saved.type, execution: saved.execution, host: this.localHandle, programs: [], maps: [] };
+      const programs: ProgramRecord[] = saved.programs.map((p) => ({ id: p.id, object: object.id, name: p.name, section: saved.section, type: saved.type, execution: saved.execution, pins: new Set(p.pins), attachPoint: p.attachPoint ?? undefined, link: undefined, instructions: spec.programs.find((q) => q.name === p.name)?.instructions.length ?? 0, verifiedMs: 0 }));
+      const maps: MapRecord[] = saved.maps.map((m) => {
+        const d = spec.maps.find((x) => x.name === m.name);
+        if (d === undefined) throw new ServiceError('invalid', `the saved object ${saved.file} has no map ${m.name}`);
+        return { id: m.id, object: object.id, name: m.name, type: d.type, keySize: d.keySize, valueSize: d.valueSize, maxEntries: d.maxEntries, flags: d.flags, innerMapId: 0, pins: new Set(m.pins) };
+      });
+      const contents = new Map(saved.maps.map((m) => [m.id, m.entries] as const));
+      if (programs[0] === undefined) {
+        this.log.error('restore-skipped', { object: saved.id, why: 'pinned maps whose program was deleted are not restored yet' });
+        continue;
+      }
+      await this.load(object, programs[0], maps, contents);
+      object.programs.push(...programs.map((p) => p.id));
+      object.maps.push(...maps.map((m) => m.id));
+      this.registry.objects.set(object.id, object);
+      this.objectFiles.set(object.id, saved.file);
+      for (const p of programs) {
+        this.registry.programs.set(p.id, p);
+        for (const path of p.pins) this.registry.pins.set(path, { kind: 'program', id: p.id });
+      }
+      for (const m of maps) {
+        this.registry.maps.set(m.id, m);
+        this.saved.set(m.id, contents.get(m.id) ?? []);
+        for (const path of m.pins) this.registry.pins.set(path, { kind: 'map', id: m.id });
+      }
+      this.log.info('restored', { object: object.id, programs: programs.map((p) => p.id), maps: maps.map((m) => m.id) });
+    }
+  }
+
+  /** Saves, closes every connection and the endpoint. */
+  stop(): Promise<void> {
+    if (this.stopping !== undefined) return this.stopping;
+    this.stopping = (async () => {
+      if (this.checkpointTimer !== undefined) clearInterval(this.checkpointTimer);
+      await this.exclusive.catch(() => undefined);
+      await this.flush().catch((e) => this.log.error('save-failed', { error: String(e) }));
+      for (const c of this.connections) c.close();
+      this.local.close();
+      await new Promise<void>((resolve) => (this.server === undefined ? resolve() : this.server.close(() => resolve())));
+      rmSync(join(this.options.stateDir, 'service.pid'), { force: true });
+      this.log.info('stopped', {});
+      this.markStopped();
+    })();
+    return this.stopping;
+  }
+}
+
+export { toHex };
