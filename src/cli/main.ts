@@ -158,7 +158,7 @@ function build(setStatus: (code: number) => void): Command {
 
   program
     .command('demo')
-    .description('the DNS flood demo: a zero-length UDP flood, stopped by droppacket on the XDP hook')
+    .description('the DNS flood demo through the platform: a private service, the DNS server as a hook host, droppacket added and deleted with the ebpf CLI')
     .option('--phase-seconds <n>', 'seconds per phase (unprotected, protected, unprotected again)', '5')
     .option('--rate <pps>', 'flood rate, datagrams per second', '200000')
     .option('--flooders <n>', 'flooding processes', '1')
@@ -166,6 +166,7 @@ function build(setStatus: (code: number) => void): Command {
     .option('--port <port>', 'DNS server port (0: any free port)', '0')
     .option('--engine <engine>', 'how droppacket runs: jit (WebAssembly) or interpreter', 'jit')
     .option('--json', 'no live view; print the summary as JSON')
+    .option('--standalone', 'everything in this process, without the service (the library API alone)')
     .action(async (opts) => setStatus(await demoCommand(opts, out)));
 
   program

@@ -2,15 +2,36 @@
 // examples/droppacket.o on its socket's XDP hook; unprotected again after detaching; and the
 // unsafe variant refused by the verifier.
 import { fork, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { openObject, type ObjectSpec } from '../elf/index.js';
 import { attachXdpToSocket, type XdpSocketLink } from '../program-types/index.js';
-import { ExecutionContext, loadObject, type LoadedObject } from '../runtime/index.js';
+import { ExecutionContext, loadObject } from '../runtime/index.js';
+import type { ObjectSpec } from '../elf/index.js';
 import { startDnsClient, type DnsClient } from './dns-client.js';
 import type { Engine } from '../vm/jit/engine.js';
-import { startDnsServer, type DnsServer } from './dns-server.js';
+import { startDnsServer, type DnsServerStats } from './dns-server.js';
+
+/** The DNS server under attack, wherever it runs. */
+export interface DemoServer {
+  readonly port: number;
+  stats(): Promise<Readonly<DnsServerStats>>;
+  close(): Promise<void>;
+}
+
+/** How the demo protects the server: load and attach droppacket, and take it away again. */
+export interface DemoProtection {
+  /** The server, started on `port` (0: any), offering the hook droppacket attaches to. */
+  startServer(port: number): Promise<DemoServer>;
+  /** Prints what it shows the user (the program, its verification) before the flood starts. */
+  explain(say: (s: string) => void): Promise<void>;
+  /** Loads and attaches droppacket; returns a reader of its drop counter. */
+  protect(say: (s: string) => void): Promise<() => Promise<bigint>>;
+  unprotect(say: (s: string) => void): Promise<void>;
+  /** Tries to load the unsafe variant; returns what the verifier said, or why it could not. */
+  tryUnsafe(): Promise<{ refused: boolean; report: string }>;
+  /** Ends whatever it started (also after a failure or Ctrl-C). */
+  close(): Promise<void>;
+}
 
 export interface DemoOptions {
   /** Seconds per phase (unprotected, protected, unprotected again). */
@@ -22,16 +43,10 @@ export interface DemoOptions {
   readonly queryRate: number;
   /** Server port (0: any free port). */
   readonly port: number;
-  readonly examples: string;
-  /** How droppacket runs. */
-  readonly engine: Engine;
+  readonly protection: DemoProtection;
   /** Prints what happens as it happens (false with --json). */
   readonly live: boolean;
   readonly out: (s: string) => void;
-  /** Shows the program's disassembly and verification first. */
-  readonly explain?: (object: ObjectSpec, out: (s: string) => void) => void;
-  /** Tries to load the unsafe variant; returns what the verifier said, or why it could not. */
-  readonly tryUnsafe?: (path: string) => { refused: boolean; report: string };
   /** Stops early when this resolves (Ctrl-C). */
   readonly stop?: Promise<void>;
 }
@@ -80,33 +95,26 @@ function percentile(sorted: readonly number[], p: number): number | undefined {
 
 const fmt = (n: number | undefined, digits = 2): string => (n === undefined ? '-' : n.toFixed(digits));
 
-function dropCounter(object: LoadedObject): () => bigint {
-  const map = object.map('dropped_packet_map');
-  const key = new Uint8Array(4);
-  return () => {
-    const v = map.lookup(key);
-    return v === undefined ? 0n : new DataView(v.buffer, v.byteOffset, v.byteLength).getBigUint64(0, true);
-  };
-}
-
 export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const { out } = options;
   const say = (s: string): void => {
     if (options.live) out(s);
   };
   const notes: string[] = [];
-  const droppacketPath = join(options.examples, 'droppacket.o');
-  const spec = openObject(new Uint8Array(readFileSync(droppacketPath)), { path: droppacketPath });
-  if (options.live) options.explain?.(spec, out);
-
-  const server: DnsServer = await startDnsServer({ port: options.port });
+  const { protection } = options;
+  let server: DemoServer | undefined;
+  let port = options.port;
   let client: DnsClient | undefined;
   const flooders: ChildProcess[] = [];
-  let link: XdpSocketLink | undefined;
+  let protectedNow = false;
   const seconds: Second[] = [];
   let interrupted = false;
   let floodSent = 0;
+  let unsafe: DemoSummary['unsafe'];
   try {
+    if (options.live) await protection.explain(out);
+    server = await protection.startServer(options.port);
+    port = server.port;
     say(`\nDNS server on 127.0.0.1:${server.port}; ${options.flooders} flooder process(es) sending ${options.rate.toLocaleString('en-US')} zero-length datagrams/s; a client asking ${options.queryRate} queries/s.\n`);
     for (let i = 0; i < options.flooders; i++) {
       const child = fork(FLOODER, [String(server.port), String(options.rate / options.flooders)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
@@ -117,10 +125,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     }
     client = await startDnsClient({ port: server.port, rate: options.queryRate });
 
-    // A fresh execution context: the program and its map live there.
-    const context = new ExecutionContext();
-    let object: LoadedObject | undefined;
-    let dropped = (): bigint => 0n;
+    let dropped = (): Promise<bigint> => Promise.resolve(0n);
 
     say('\n  time  phase               flood sent/s  reached server/s  dropped by XDP/s  DNS answers/s  DNS latency p50/p99 (ms)\n');
     let last = { received: 0, dropped: 0n };
@@ -132,14 +137,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     for (const phase of phases) {
       if (interrupted) break;
       if (phase === 'protected') {
-        object = loadObject(spec, context, { engine: options.engine });
-        link = attachXdpToSocket(object.program('xdp'), server.socket);
-        dropped = dropCounter(object);
-        last = { ...last, dropped: dropped() };
-        say(`  -- loaded ${droppacketPath} and attached ${link.program.name} to the server's socket (engine ${link.program.engine})\n`);
-      } else if (phase === 'unprotected-again' && link !== undefined) {
-        link.detach();
-        say(`  -- detached ${link.program.name}: the flood reaches the server again\n`);
+        dropped = await protection.protect(say);
+        protectedNow = true;
+        last = { received: (await server.stats()).received, dropped: await dropped() };
+      } else if (phase === 'unprotected-again' && protectedNow) {
+        await protection.unprotect(say);
+        protectedNow = false;
+        last = { ...last, received: (await server.stats()).received };
       }
       for (let s = 0; s < options.phaseSeconds && !interrupted; s++) {
         await Promise.race([new Promise((resolve) => setTimeout(resolve, 1000)), stopped]);
@@ -147,11 +151,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
         t++;
         const window = client.takeWindow();
         const latencies = [...window.latencies].sort((a, b) => a - b);
-        const droppedNow = dropped();
+        const droppedNow = protectedNow ? await dropped() : last.dropped;
+        const stats = await server.stats();
         const second: Second = {
           phase,
           floodSent,
-          reachedServer: server.stats.received - last.received,
+          reachedServer: stats.received - last.received,
           droppedByXdp: Number(droppedNow - last.dropped),
           dnsSent: window.sent,
           dnsAnswered: window.answered,
@@ -159,22 +164,21 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
           latencyP99Ms: percentile(latencies, 99),
         };
         floodSent = 0;
-        last = { received: server.stats.received, dropped: droppedNow };
+        last = { received: stats.received, dropped: droppedNow };
         seconds.push(second);
         say(`  ${String(t).padStart(4)}  ${phase.padEnd(18)}  ${String(second.floodSent).padStart(12)}  ${String(second.reachedServer).padStart(16)}  ${String(second.droppedByXdp).padStart(16)}  ${String(second.dnsAnswered).padStart(13)}  ${fmt(second.latencyP50Ms)} / ${fmt(second.latencyP99Ms)}\n`);
       }
     }
+    for (const child of flooders) child.kill();
+    if (!interrupted) {
+      unsafe = await protection.tryUnsafe();
+      say(`\n${unsafe.report}\n`);
+    }
   } finally {
-    link?.detach();
     for (const child of flooders) child.kill();
     client?.close();
-    await server.close();
-  }
-
-  let unsafe: DemoSummary['unsafe'];
-  if (!interrupted && options.tryUnsafe !== undefined) {
-    unsafe = options.tryUnsafe(join(options.examples, 'droppacket_unsafe.o'));
-    say(`\n${unsafe.report}\n`);
+    await server?.close();
+    await protection.close();
   }
 
   const phases: PhaseSummary[] = (['unprotected', 'protected', 'unprotected-again'] as const).flatMap((phase) => {
@@ -202,7 +206,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   if (reached > 0 && reached < options.rate * 0.8) {
     notes.push(`this machine sent ${reached.toLocaleString('en-US')} datagrams/s, short of the ${options.rate.toLocaleString('en-US')}/s target (CPU-bound: the flooders share the cores with the server)`);
   }
-  return { port: server.port, targetRate: options.rate, phases, seconds, unsafe, notes, interrupted };
+  return { port, targetRate: options.rate, phases, seconds, unsafe, notes, interrupted };
 }
 
 export function summaryText(summary: DemoSummary): string {
@@ -213,4 +217,41 @@ export function summaryText(summary: DemoSummary): string {
   if (summary.unsafe !== undefined) lines.push(`  droppacket_unsafe.o: ${summary.unsafe.refused ? 'refused by the verifier' : 'NOT refused'}`);
   for (const n of summary.notes) lines.push(`  note: ${n}`);
   return lines.join('\n') + '\n';
+}
+
+/** The demo inside this one process: the server's socket hook and droppacket in a local context. */
+export function inProcessProtection(spec: ObjectSpec, unsafe: () => { refused: boolean; report: string }, engine: Engine, explain: (say: (s: string) => void) => void): DemoProtection {
+  let socket: import('node:dgram').Socket | undefined;
+  let link: XdpSocketLink | undefined;
+  return {
+    async startServer(port) {
+      const server = await startDnsServer({ port });
+      socket = server.socket;
+      return { port: server.port, stats: () => Promise.resolve(server.stats), close: () => server.close() };
+    },
+    explain: (say) => Promise.resolve(explain(say)),
+    protect(say) {
+      if (socket === undefined) throw new Error('the server is not running');
+      const object = loadObject(spec, new ExecutionContext(), { engine });
+      link = attachXdpToSocket(object.program('xdp'), socket);
+      say(`  -- loaded ${spec.path ?? 'droppacket.o'} and attached ${link.program.name} to the server's socket (engine ${link.program.engine})\n`);
+      const map = object.map('dropped_packet_map');
+      const key = new Uint8Array(4);
+      return Promise.resolve(() => {
+        const v = map.lookup(key);
+        return Promise.resolve(v === undefined ? 0n : new DataView(v.buffer, v.byteOffset, v.byteLength).getBigUint64(0, true));
+      });
+    },
+    unprotect(say) {
+      link?.detach();
+      say(`  -- detached ${link?.program.name ?? 'droppacket'}: the flood reaches the server again\n`);
+      link = undefined;
+      return Promise.resolve();
+    },
+    tryUnsafe: () => Promise.resolve(unsafe()),
+    close() {
+      link?.detach();
+      return Promise.resolve();
+    },
+  };
 }

@@ -24,3 +24,12 @@ test('npm start in short mode: droppacket stops the flood from reaching the serv
   assert.equal(summary.unsafe?.refused, true, 'droppacket_unsafe.o is refused by the verifier');
   assert.match(summary.unsafe?.report ?? '', /out-of-bounds-packet[\s\S]*droppacket_unsafe\.c:\d+:\d+: if \(udp->len/);
 });
+
+test('the standalone demo (no service, the library in one process) drops the flood the same way', () => {
+  const r = spawnSync(process.execPath, [join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js'), 'demo', '--standalone', '--phase-seconds', '2', '--rate', '20000', '--query-rate', '50', '--json'], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const summary = JSON.parse(r.stdout) as DemoSummary;
+  const during = summary.phases.find((p) => p.phase === 'protected');
+  assert.ok(during !== undefined && during.droppedPerSecond > 10_000 && during.reachedServerPerSecond < 500, JSON.stringify(summary.phases));
+  assert.equal(summary.unsafe?.refused, true);
+});
