@@ -13,7 +13,7 @@ import { HookHost, asServiceError } from './hook-host.js';
 import { Log } from './log.js';
 import { clientOps, parseArgs, PROTOCOL_VERSION, ServiceError, toHex, type AttachPoint, type ClientOp, type ClientParsed, type WireEntries, type MapInfo, type ProgramInfo } from './protocol.js';
 import { Registry, type HostHandle, type MapRecord, type ObjectRecord, type ProgramRecord } from './registry.js';
-import { loadState, readObjectFile, saveObjectFile, saveState, type SavedState } from './state-file.js';
+import { loadState, readObjectFile, saveObjectFile, saveState, type SavedObject, type SavedState } from './state-file.js';
 import { verifyInProcess, type VerifierLimits } from './verifier-process.js';
 
 export interface ServiceOptions {
@@ -73,6 +73,8 @@ export class Service {
   /** Last saved contents of the maps of pinned objects (what a restart restores). */
   private readonly saved = new Map<number, WireEntries>();
   private readonly objectFiles = new Map<number, string>();
+  /** Saved objects that could not be restored at start: written back as they were. */
+  private readonly unrestored: SavedObject[] = [];
   private lastWritten = '';
   private flushQueued: Promise<void> | undefined;
   private flushRunning: Promise<void> | undefined;
@@ -300,6 +302,14 @@ export class Service {
     return this.registry.maps.get(pin.id) as MapRecord;
   }
 
+  private programsOf(object: ObjectRecord): ProgramRecord[] {
+    return object.programs.map((id) => this.registry.programs.get(id) as ProgramRecord);
+  }
+
+  private mapsOf(object: ObjectRecord): MapRecord[] {
+    return object.maps.map((id) => this.registry.maps.get(id) as MapRecord);
+  }
+
   private hostOf(object: ObjectRecord): HostHandle {
     if (object.host === undefined) throw new ServiceError('host', `object ${object.id} has no hook host right now`);
     return object.host;
@@ -353,7 +363,12 @@ export class Service {
     // The verifier process opened this object and approved it: it is safe to open here.
     const spec = openObject(bytes, { path: a.path });
     const pinPath = a.pinPath ?? verdict.program;
-    if (pinned !== 'none' && this.registry.pins.has(pinPath)) throw new ServiceError('exists', `${pinPath} is already pinned; give another pinpath= or pinned=none`);
+    // Every pin this add makes is checked before anything loads: a refusal changes nothing.
+    const pinPaths = pinned === 'none' ? [] : [pinPath, ...(pinned === 'all' ? spec.maps.map((m) => `${pinPath}/${m.name}`) : [])];
+    for (const path of pinPaths) {
+      const taken = this.registry.pins.get(path);
+      if (taken !== undefined) throw new ServiceError('exists', `${path} is already pinned (${taken.kind} ${taken.id}); give another pinpath= or pinned=none`);
+    }
     const target = this.placement(verdict.type, a.attachPoint);
     const object: ObjectRecord = {
       id: this.registry.allocate('object'), path: a.path, bytes, section: verdict.section, type: verdict.type, execution: a.execution,
@@ -366,13 +381,25 @@ export class Service {
     object.programs.push(program.id);
     const maps: MapRecord[] = spec.maps.map((d) => ({ id: this.registry.allocate('map'), object: object.id, name: d.name, type: d.type, keySize: d.keySize, valueSize: d.valueSize, maxEntries: d.maxEntries, flags: d.flags, innerMapId: 0, pins: new Set() }));
     for (const m of maps) object.maps.push(m.id);
-    await this.load(object, program, maps, undefined);
+    await this.load(object, [program], maps, undefined);
     this.registry.objects.set(object.id, object);
     this.registry.programs.set(program.id, program);
     for (const m of maps) this.registry.maps.set(m.id, m);
     if (pinned !== 'none') this.pin('program', program.id, pinPath);
     if (pinned === 'all') for (const m of maps) this.pin('map', m.id, `${pinPath}/${m.name}`);
-    if (target !== undefined) await this.attach(program, object, target.point);
+    if (target !== undefined) {
+      try {
+        await this.attach(program, object, target.point);
+      } catch (e) {
+        // The add fails whole: nothing stays loaded or pinned.
+        for (const path of pinPaths) this.registry.pins.delete(path);
+        this.registry.programs.delete(program.id);
+        for (const m of maps) this.registry.maps.delete(m.id);
+        this.registry.objects.delete(object.id);
+        await object.host?.call('host.unload', { object: object.id }).catch(() => undefined);
+        throw e;
+      }
+    }
     if (this.registry.hasPins(object)) await this.flush();
     this.log.info('program-loaded', { id: program.id, name: program.name, type: program.type, path: a.path, host: object.host?.name, attachPoint: target?.point.name, verifiedMs: program.verifiedMs });
     return { ...this.describeProgram(program), verification: verdict.text };
@@ -385,12 +412,13 @@ export class Service {
     return all.length === 1 ? all[0] : undefined;
   }
 
-  private async load(object: ObjectRecord, program: ProgramRecord, maps: readonly MapRecord[], contents: ReadonlyMap<number, WireEntries> | undefined): Promise<void> {
+  /** Loads an object into its host: its programs (none for pinned maps that outlived them) and maps. */
+  private async load(object: ObjectRecord, programs: readonly ProgramRecord[], maps: readonly MapRecord[], contents: ReadonlyMap<number, WireEntries> | undefined): Promise<void> {
     const host = this.hostOf(object);
     await host.call('host.load', {
       object: object.id,
       bytes: Buffer.from(object.bytes).toString('base64'),
-      programs: [{ id: program.id, name: program.name, type: program.type, execution: program.execution }],
+      programs: programs.map((p) => ({ id: p.id, name: p.name, type: p.type, execution: p.execution })),
       maps: maps.map((m) => ({ id: m.id, name: m.name, ...(contents?.get(m.id) === undefined ? {} : { entries: contents.get(m.id) }) })),
     });
   }
@@ -484,11 +512,9 @@ export class Service {
       const r = (await from.call('host.map', { map: id, op: 'dump' })) as { entries: WireEntries };
       contents.set(id, r.entries);
     }
-    const program = this.registry.programs.get(object.programs[0]);
-    if (program === undefined) throw new ServiceError('invalid', `object ${object.id} has no program to move`);
     object.host = to;
     try {
-      await this.load(object, program, object.maps.map((id) => this.registry.maps.get(id) as MapRecord), contents);
+      await this.load(object, this.programsOf(object), this.mapsOf(object), contents);
     } catch (e) {
       object.host = from;
       throw e;
@@ -578,11 +604,11 @@ export class Service {
         continue;
       }
       object.host = this.localHandle;
-      const program = this.registry.programs.get(object.programs[0]);
       try {
-        if (program === undefined) throw new ServiceError('internal', 'a pinned map without its program cannot be reloaded yet');
-        await this.load(object, program, object.maps.map((id) => this.registry.maps.get(id) as MapRecord), this.saved);
-        this.log.info('object-kept', { object: object.id, why: `pinned; reloaded in ebpfsvc from the last checkpoint until ${program.attachPoint?.name ?? 'its attach point'} is offered again` });
+        const programs = this.programsOf(object);
+        await this.load(object, programs, this.mapsOf(object), this.saved);
+        const waiting = programs.flatMap((p) => (p.attachPoint === undefined ? [] : [p.attachPoint.name]));
+        this.log.info('object-kept', { object: object.id, why: `pinned; reloaded in ebpfsvc from the last checkpoint${waiting.length === 0 ? '' : ` until ${waiting.join(', ')} is offered again`}` });
       } catch (e) {
         object.host = undefined;
         this.log.error('object-lost', { object: object.id, error: e instanceof Error ? e.message : String(e) });
@@ -639,7 +665,7 @@ export class Service {
         maps: o.maps.map((id) => this.registry.maps.get(id) as MapRecord).map((m) => ({ id: m.id, name: m.name, pins: [...m.pins], entries: this.saved.get(m.id) ?? [] })),
       });
     }
-    const state: SavedState = { version: 1, next: { ...this.registry.next }, objects };
+    const state: SavedState = { version: 1, next: { ...this.registry.next }, objects: [...objects, ...this.unrestored] };
     const text = JSON.stringify(state);
     if (text === this.lastWritten) return;
     saveState(this.options.stateDir, state);
@@ -657,44 +683,49 @@ export class Service {
     if (state === undefined) return;
     this.registry.next = { ...state.next };
     for (const saved of state.objects) {
-      const bytes = readObjectFile(this.options.stateDir, saved.file);
-      const sp = saved.programs[0];
-      if (sp !== undefined) {
-        const verdict = await verifyInProcess({ object: bytes, path: saved.path, program: sp.name, programType: saved.type }, this.options.verifierLimits);
-        if (!verdict.ok) {
-          this.log.error('restore-refused', { object: saved.id, path: saved.path, why: verdict.refusedBy === 'process' ? verdict.message : verdict.text.split('\n')[0] });
-          continue;
-        }
+      try {
+        await this.restoreObject(saved);
+      } catch (e) {
+        // One object that cannot come back (its file gone, refused now) does not keep the others out.
+        // It stays in the state file (not lost to one bad start), and is tried again at the next.
+        this.unrestored.push(saved);
+        this.log.error('restore-failed', { object: saved.id, path: saved.path, why: e instanceof Error ? e.message : String(e) });
       }
-      const spec = openObject(bytes, { path: saved.path });
-      const object: ObjectRecord = { id: saved.id, path: saved.path, bytes, section: saved.section, type: saved.type, execution: saved.execution, host: this.localHandle, programs: [], maps: [] };
-      const programs: ProgramRecord[] = saved.programs.map((p) => ({ id: p.id, object: object.id, name: p.name, section: saved.section, type: saved.type, execution: saved.execution, pins: new Set(p.pins), attachPoint: p.attachPoint ?? undefined, link: undefined, instructions: spec.programs.find((q) => q.name === p.name)?.instructions.length ?? 0, verifiedMs: 0 }));
-      const maps: MapRecord[] = saved.maps.map((m) => {
-        const d = spec.maps.find((x) => x.name === m.name);
-        if (d === undefined) throw new ServiceError('invalid', `the saved object ${saved.file} has no map ${m.name}`);
-        return { id: m.id, object: object.id, name: m.name, type: d.type, keySize: d.keySize, valueSize: d.valueSize, maxEntries: d.maxEntries, flags: d.flags, innerMapId: 0, pins: new Set(m.pins) };
-      });
-      const contents = new Map(saved.maps.map((m) => [m.id, m.entries] as const));
-      if (programs[0] === undefined) {
-        this.log.error('restore-skipped', { object: saved.id, why: 'pinned maps whose program was deleted are not restored yet' });
-        continue;
-      }
-      await this.load(object, programs[0], maps, contents);
-      object.programs.push(...programs.map((p) => p.id));
-      object.maps.push(...maps.map((m) => m.id));
-      this.registry.objects.set(object.id, object);
-      this.objectFiles.set(object.id, saved.file);
-      for (const p of programs) {
-        this.registry.programs.set(p.id, p);
-        for (const path of p.pins) this.registry.pins.set(path, { kind: 'program', id: p.id });
-      }
-      for (const m of maps) {
-        this.registry.maps.set(m.id, m);
-        this.saved.set(m.id, contents.get(m.id) ?? []);
-        for (const path of m.pins) this.registry.pins.set(path, { kind: 'map', id: m.id });
-      }
-      this.log.info('restored', { object: object.id, programs: programs.map((p) => p.id), maps: maps.map((m) => m.id) });
     }
+  }
+
+  private async restoreObject(saved: SavedObject): Promise<void> {
+    const bytes = readObjectFile(this.options.stateDir, saved.file);
+    let verifiedMs = 0;
+    for (const sp of saved.programs) {
+      const verdict = await verifyInProcess({ object: bytes, path: saved.path, program: sp.name, programType: saved.type }, this.options.verifierLimits);
+      if (!verdict.ok) throw new ServiceError('refused', `refused on restore: ${verdict.refusedBy === 'process' ? verdict.message : verdict.text.split('\n')[0]}`);
+      verifiedMs = Math.round(verdict.ms * 10) / 10;
+    }
+    const spec = openObject(bytes, { path: saved.path });
+    const object: ObjectRecord = { id: saved.id, path: saved.path, bytes, section: saved.section, type: saved.type, execution: saved.execution, host: this.localHandle, programs: [], maps: [] };
+    const programs: ProgramRecord[] = saved.programs.map((p) => ({ id: p.id, object: object.id, name: p.name, section: saved.section, type: saved.type, execution: saved.execution, pins: new Set(p.pins), attachPoint: p.attachPoint ?? undefined, link: undefined, instructions: spec.programs.find((q) => q.name === p.name)?.instructions.length ?? 0, verifiedMs }));
+    const maps: MapRecord[] = saved.maps.map((m) => {
+      const d = spec.maps.find((x) => x.name === m.name);
+      if (d === undefined) throw new ServiceError('invalid', `the saved object ${saved.file} has no map ${m.name}`);
+      return { id: m.id, object: object.id, name: m.name, type: d.type, keySize: d.keySize, valueSize: d.valueSize, maxEntries: d.maxEntries, flags: d.flags, innerMapId: 0, pins: new Set(m.pins) };
+    });
+    const contents = new Map(saved.maps.map((m) => [m.id, m.entries] as const));
+    await this.load(object, programs, maps, contents);
+    object.programs.push(...programs.map((p) => p.id));
+    object.maps.push(...maps.map((m) => m.id));
+    this.registry.objects.set(object.id, object);
+    this.objectFiles.set(object.id, saved.file);
+    for (const p of programs) {
+      this.registry.programs.set(p.id, p);
+      for (const path of p.pins) this.registry.pins.set(path, { kind: 'program', id: p.id });
+    }
+    for (const m of maps) {
+      this.registry.maps.set(m.id, m);
+      this.saved.set(m.id, contents.get(m.id) ?? []);
+      for (const path of m.pins) this.registry.pins.set(path, { kind: 'map', id: m.id });
+    }
+    this.log.info('restored', { object: object.id, programs: programs.map((p) => p.id), maps: maps.map((m) => m.id) });
   }
 
   /** Saves, closes every connection and the endpoint. */
