@@ -12,3 +12,4 @@ export * from './helpers/index.js';
 export * from './program-types/index.js';
 export * from './runtime/index.js';
 export * from './net/frames.js';
+export * from './service/index.js';

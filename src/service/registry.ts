@@ -1,6 +1,7 @@
 // The service's registry: objects, programs, maps, links and pins, with numeric ids that are
 // never reused while the service's state lives (as Linux and ebpf-for-windows give them), and
 // the hook hosts that the objects live in. Plain records; service.ts owns the rules.
+import type { MapSpec } from '../maps/index.js';
 import type { AttachPoint } from './protocol.js';
 
 /** A host the service can place objects in: its own context, or an application's. */
@@ -39,15 +40,10 @@ export interface ProgramRecord {
   readonly verifiedMs: number;
 }
 
-export interface MapRecord {
+/** A map's definition as the object declares it, with the service's id and pins. */
+export interface MapRecord extends Pick<MapSpec, 'name' | 'type' | 'keySize' | 'valueSize' | 'maxEntries' | 'flags'> {
   readonly id: number;
   readonly object: number;
-  readonly name: string;
-  readonly type: number;
-  readonly keySize: number;
-  readonly valueSize: number;
-  readonly maxEntries: number;
-  readonly flags: number;
   readonly innerMapId: number;
   readonly pins: Set<string>;
 }
