@@ -4,7 +4,7 @@
 import { connect, type Socket } from 'node:net';
 import { Connection, type RequestHandler } from './connection.js';
 import { readToken } from './credential.js';
-import { locations } from './endpoint.js';
+import { endpointProblem, locations } from './endpoint.js';
 import { PROTOCOL_VERSION, ServiceError, type ClientArgs, type ClientOp } from './protocol.js';
 
 export interface ClientOptions {
@@ -56,17 +56,31 @@ export class ServiceClient {
 
   static async connect(options: ClientOptions = {}): Promise<ServiceClient> {
     const where = locations({ endpoint: options.endpoint, stateDir: options.stateDir });
-    const token = options.token ?? (options.role === 'reader' ? undefined : readToken(where.stateDir));
-    const role = options.role === 'admin' || (options.role !== 'reader' && token !== undefined) ? 'admin' : 'reader';
-    if (role === 'admin' && token === undefined) {
+    const wanted = options.role ?? 'auto';
+    const token = options.token ?? (wanted === 'reader' ? undefined : readToken(where.stateDir));
+    if (wanted === 'admin' && token === undefined) {
       throw new ServiceError('permission', `the admin role needs the token in ${where.stateDir}/admin.token, which this user cannot read`);
     }
-    const socket = await open(where.endpoint);
+    // The token goes only to an endpoint no other user can have put there.
+    const problem = token === undefined ? undefined : endpointProblem(where.endpoint);
+    if (problem !== undefined && wanted === 'admin') throw new ServiceError('permission', `will not send the admin token to ${where.endpoint}: ${problem}`);
+    const role = token !== undefined && problem === undefined ? 'admin' : 'reader';
+    try {
+      return await ServiceClient.hello(where.endpoint, role, role === 'admin' ? token : undefined, options);
+    } catch (e) {
+      // 'auto' found a token that is not this service's (another state directory's): read only.
+      if (wanted === 'auto' && role === 'admin' && e instanceof ServiceError && e.code === 'bad-token') return ServiceClient.hello(where.endpoint, 'reader', undefined, options);
+      throw e;
+    }
+  }
+
+  private static async hello(endpoint: string, role: 'reader' | 'admin', token: string | undefined, options: ClientOptions): Promise<ServiceClient> {
+    const socket = await open(endpoint);
     const connection = new Connection(socket, options.handler);
     const timeoutMs = options.timeoutMs ?? 0;
     try {
-      const hello = (await connection.request('hello', { version: PROTOCOL_VERSION, role, ...(role === 'admin' ? { token } : {}), ...(options.client === undefined ? {} : { client: options.client }) }, timeoutMs)) as { pid: number };
-      return new ServiceClient(connection, where.endpoint, role, hello.pid, timeoutMs);
+      const hello = (await connection.request('hello', { version: PROTOCOL_VERSION, role, ...(token === undefined ? {} : { token }), ...(options.client === undefined ? {} : { client: options.client }) }, timeoutMs)) as { pid: number };
+      return new ServiceClient(connection, endpoint, role, hello.pid, timeoutMs);
     } catch (e) {
       connection.close();
       throw e;

@@ -3,7 +3,7 @@
 // client's map updates apply in the order it sent them). Garbage from the peer gets an error
 // reply and never reaches the handler; a frame too large to skip ends the connection.
 import type { Socket } from 'node:net';
-import { encodeFrame, envelopeSchema, FrameDecoder, ServiceError, describeIssue, type Envelope, type ErrorCode } from './protocol.js';
+import { encodeFrame, FrameDecoder, parseEnvelope, ServiceError, type Envelope, type ErrorCode } from './protocol.js';
 
 export type RequestHandler = (op: string, args: unknown, connection: Connection) => Promise<unknown>;
 
@@ -63,9 +63,10 @@ export class Connection {
     });
   }
 
+  /** Ends the connection; what was already written still goes out before the socket closes. */
   close(): void {
     this.socket.end();
-    this.end();
+    this.end(false);
   }
 
   private send(message: Envelope): void {
@@ -104,15 +105,17 @@ export class Connection {
       this.replyError(0, 'bad-frame', 'the frame is not a JSON message');
       return;
     }
-    const parsed = envelopeSchema.safeParse(json);
-    if (!parsed.success) {
-      const maybeId = typeof json === 'object' && json !== null && Number.isSafeInteger((json as { id?: unknown }).id) ? Math.max(0, (json as { id: number }).id) : 0;
-      this.onProblem(`a malformed message: ${describeIssue(parsed.error)}`);
+    const parsed = parseEnvelope(json);
+    if (!parsed.ok) {
+      // Answered under the message's own id when it has a usable one, else 0.
+      const given = typeof json === 'object' && json !== null ? (json as { id?: unknown }).id : undefined;
+      const replyTo = typeof given === 'number' && Number.isInteger(given) && given > 0 && given <= 2 ** 31 ? given : 0;
+      this.onProblem(`a malformed message: ${parsed.problem}`);
       // A malformed reply is not answered (that would bounce between two confused ends), only counted.
-      if ((json as { kind?: unknown })?.kind !== 'reply') this.replyError(maybeId, 'bad-message', `malformed message: ${describeIssue(parsed.error)}`);
+      if ((json as { kind?: unknown } | null)?.kind !== 'reply') this.replyError(replyTo, 'bad-message', `malformed message: ${parsed.problem}`);
       return;
     }
-    const message = parsed.data;
+    const message = parsed.message;
     if (message.kind === 'reply') {
       const w = this.waiting.get(message.id);
       if (w === undefined) {
@@ -151,7 +154,7 @@ export class Connection {
     });
   }
 
-  private end(): void {
+  private end(destroy = true): void {
     if (this.ended) return;
     this.ended = true;
     for (const w of this.waiting.values()) {
@@ -159,7 +162,9 @@ export class Connection {
       w.reject(new ServiceError('host', 'the connection closed before the reply'));
     }
     this.waiting.clear();
-    if (!this.socket.destroyed) this.socket.destroy();
+    if (destroy && !this.socket.destroyed) this.socket.destroy();
+    // A peer that never closes its side is not waited for.
+    else if (!this.socket.destroyed) setTimeout(() => this.socket.destroy(), 1000).unref();
     for (const l of this.closeListeners) l();
   }
 }

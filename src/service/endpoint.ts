@@ -2,7 +2,8 @@
 // `--state-dir` / EBPF_TS_STATE_DIR, else per-platform defaults. A Unix domain socket under the
 // runtime directory on Linux and macOS; a named pipe on Windows.
 import { homedir, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { lstatSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 export interface Locations {
   readonly endpoint: string;
@@ -34,4 +35,39 @@ export function locations(options: { endpoint?: string; stateDir?: string } = {}
     endpoint: pick(options.endpoint, env.EBPF_TS_ENDPOINT, () => defaultEndpoint(env)),
     stateDir: pick(options.stateDir, env.EBPF_TS_STATE_DIR, () => defaultStateDir(env)),
   };
+}
+
+/**
+ * Whether the folder of a Unix-socket endpoint can be trusted with the admin token: a real
+ * directory (no link) owned by this user or root, that no one else may write in (so no one else
+ * can have put a socket of theirs there). Undefined when it can; else the problem, in words.
+ */
+export function endpointFolderProblem(endpoint: string): string | undefined {
+  if (process.platform === 'win32') return undefined;
+  const folder = dirname(endpoint);
+  let st;
+  try {
+    st = lstatSync(folder);
+  } catch (e) {
+    return `its folder ${folder} cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`;
+  }
+  if (!st.isDirectory()) return `its folder ${folder} is not a directory`;
+  const me = process.getuid?.() ?? 0;
+  if (st.uid !== me && st.uid !== 0) return `its folder ${folder} belongs to user ${st.uid}, not to this user (${me}) or root`;
+  if ((st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0) return `its folder ${folder} may be written by other users (mode ${(st.mode & 0o7777).toString(8)})`;
+  return undefined;
+}
+
+/** As endpointFolderProblem, and the socket itself must belong to this user or root (a client's check). */
+export function endpointProblem(endpoint: string): string | undefined {
+  const folder = endpointFolderProblem(endpoint);
+  if (folder !== undefined || process.platform === 'win32') return folder;
+  try {
+    const st = lstatSync(endpoint);
+    const me = process.getuid?.() ?? 0;
+    if (st.uid !== me && st.uid !== 0) return `the socket belongs to user ${st.uid}, not to this user (${me}) or root`;
+  } catch {
+    // No socket: the connection fails anyway, with its own message.
+  }
+  return undefined;
 }

@@ -57,8 +57,7 @@ export class HookHost {
 
   /** Answers one host.* request (arguments checked against the protocol's schemas). */
   async handle(op: string, args: unknown): Promise<unknown> {
-    const schema = hostOps[op as HostOp];
-    if (schema === undefined) throw new ServiceError('unknown-op', `a hook host has no operation '${op}'`);
+    if (!Object.hasOwn(hostOps, op)) throw new ServiceError('unknown-op', `a hook host has no operation '${op}'`);
     try {
       return this.dispatch(op as HostOp, args);
     } catch (e) {

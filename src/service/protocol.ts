@@ -99,12 +99,21 @@ export type HostArgs<O extends HostOp> = z.input<(typeof hostOps)[O]>;
 const replyId = z.number().int().min(0).max(2 ** 31);
 
 /** The envelope: a request, or a reply to one. */
-export const envelopeSchema = z.union([
-  z.strictObject({ kind: z.literal('request'), id, op: z.string().max(64), args: z.unknown() }),
+const requestSchema = z.strictObject({ kind: z.literal('request'), id, op: z.string().max(64), args: z.unknown() });
+const replySchema = z.union([
   z.strictObject({ kind: z.literal('reply'), id: replyId, ok: z.literal(true), result: z.unknown() }),
   z.strictObject({ kind: z.literal('reply'), id: replyId, ok: z.literal(false), error: z.strictObject({ code: z.enum(ERROR_CODES), message: z.string() }) }),
 ]);
+export const envelopeSchema = z.union([requestSchema, replySchema]);
 export type Envelope = z.infer<typeof envelopeSchema>;
+
+/** Checks a decoded frame; the error names the first problem of the kind of message it claims to be. */
+export function parseEnvelope(json: unknown): { ok: true; message: Envelope } | { ok: false; problem: string } {
+  const kind = typeof json === 'object' && json !== null && !Array.isArray(json) ? (json as { kind?: unknown }).kind : undefined;
+  if (kind !== 'request' && kind !== 'reply') return { ok: false, problem: 'kind: a message is an object whose kind is "request" or "reply"' };
+  const r = (kind === 'request' ? requestSchema : replySchema).safeParse(json);
+  return r.success ? { ok: true, message: r.data } : { ok: false, problem: describeIssue(r.error) };
+}
 
 /** An error that travels as an error reply: code and one-line message. */
 export class ServiceError extends Error {
@@ -147,6 +156,8 @@ export function encodeFrame(message: Envelope): Buffer {
 export class FrameDecoder {
   private chunks: Buffer[] = [];
   private buffered = 0;
+  /** The length of the frame being gathered, once its 4-byte header has arrived. */
+  private needed: number | undefined;
   private poisoned = false;
 
   push(chunk: Buffer): { frames: Buffer[]; error?: string } {
@@ -154,26 +165,39 @@ export class FrameDecoder {
     this.chunks.push(chunk);
     this.buffered += chunk.length;
     const frames: Buffer[] = [];
-    let all = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
-    while (all.length >= 4) {
-      const length = all.readUInt32BE(0);
-      if (length > MAX_FRAME) {
-        this.poisoned = true;
-        this.chunks = [];
-        return { frames, error: `a frame of ${length} bytes is over the ${MAX_FRAME}-byte limit` };
+    for (;;) {
+      if (this.needed === undefined) {
+        if (this.buffered < 4) break;
+        const length = this.take(4).readUInt32BE(0);
+        if (length > MAX_FRAME) {
+          this.poisoned = true;
+          this.chunks = [];
+          this.buffered = 0;
+          return { frames, error: `a frame of ${length} bytes is over the ${MAX_FRAME}-byte limit` };
+        }
+        this.needed = length;
       }
-      if (all.length < 4 + length) break;
-      frames.push(all.subarray(4, 4 + length));
-      all = all.subarray(4 + length);
+      // Chunks are joined once per frame, when all of it is here: a large frame arriving in many
+      // chunks costs its size, not its size times the number of chunks.
+      if (this.buffered < this.needed) break;
+      frames.push(this.take(this.needed));
+      this.needed = undefined;
     }
-    this.chunks = all.length > 0 ? [all] : [];
-    this.buffered = all.length;
     return { frames };
+  }
+
+  /** Removes and returns the first `n` buffered bytes (n <= buffered). */
+  private take(n: number): Buffer {
+    const all = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.buffered);
+    const rest = all.subarray(n);
+    this.chunks = rest.length > 0 ? [rest] : [];
+    this.buffered = rest.length;
+    return all.subarray(0, n);
   }
 
   /** Bytes of an incomplete frame still waiting for the rest. */
   get pending(): number {
-    return this.buffered;
+    return this.buffered + (this.needed === undefined ? 0 : 4);
   }
 }
 

@@ -10,9 +10,10 @@ import { openObject } from '../elf/index.js';
 import { Connection } from './connection.js';
 import { ensureToken, tokenMatches } from './credential.js';
 import { HookHost, asServiceError } from './hook-host.js';
+import { endpointFolderProblem } from './endpoint.js';
 import { Log } from './log.js';
 import { clientOps, parseArgs, PROTOCOL_VERSION, ServiceError, toHex, type AttachPoint, type ClientOp, type ClientParsed, type WireEntries, type MapInfo, type ProgramInfo } from './protocol.js';
-import { Registry, type HostHandle, type MapRecord, type ObjectRecord, type ProgramRecord } from './registry.js';
+import { Registry, type HostHandle, type MapRecord, type ObjectRecord, type PinRecord, type ProgramRecord } from './registry.js';
 import { loadState, readObjectFile, saveObjectFile, saveState, type SavedObject, type SavedState } from './state-file.js';
 import { verifyInProcess, type VerifierLimits } from './verifier-process.js';
 
@@ -124,6 +125,8 @@ export class Service {
     if (await endpointAnswers(endpoint)) throw new ServiceError('exists', `a service is already running at ${endpoint}`);
     if (process.platform !== 'win32') {
       mkdirSync(dirname(endpoint), { recursive: true, mode: 0o755 });
+      const problem = endpointFolderProblem(endpoint);
+      if (problem !== undefined) throw new ServiceError('invalid', `will not listen at ${endpoint}: ${problem}`);
       if (existsSync(endpoint)) {
         this.log.warn('stale-endpoint', { endpoint, why: 'nothing answers on it: left by a service that did not stop cleanly' });
         unlinkSync(endpoint);
@@ -156,7 +159,7 @@ export class Service {
 
   private async handle(op: string, args: unknown, c: Connection): Promise<unknown> {
     const role = c.state.role as 'reader' | 'admin' | undefined;
-    if (!(op in clientOps)) throw new ServiceError('unknown-op', `no operation '${op}'`);
+    if (!Object.hasOwn(clientOps, op)) throw new ServiceError('unknown-op', `no operation '${op}'`);
     if (op === 'hello') {
       if (role !== undefined) throw new ServiceError('out-of-order', 'hello was already said on this connection');
       return this.hello(parseArgs(clientOps.hello, op, args), c);
@@ -245,7 +248,11 @@ export class Service {
         const object = this.object(m.object);
         const r = await this.hostOf(object).call('host.map', { map: m.id, op: op === 'map.update' ? 'update' : 'delete', key: a.key, value: a.value, flags: a.flags ?? 0 });
         // An acknowledged change of a map that survives restarts is on disk before the reply.
-        if (this.registry.hasPins(object)) await this.flush();
+        if (this.registry.hasPins(object)) {
+          await this.flush().catch((e: unknown) => {
+            throw new ServiceError('internal', `the map was changed, but saving the state failed (the change may not survive a restart): ${e instanceof Error ? e.message : String(e)}`);
+          });
+        }
         return r;
       }
       case 'link.list':
@@ -366,7 +373,7 @@ export class Service {
     // Every pin this add makes is checked before anything loads: a refusal changes nothing.
     const pinPaths = pinned === 'none' ? [] : [pinPath, ...(pinned === 'all' ? spec.maps.map((m) => `${pinPath}/${m.name}`) : [])];
     for (const path of pinPaths) {
-      const taken = this.registry.pins.get(path);
+      const taken = this.registry.pins.get(path) ?? this.unrestoredPin(path);
       if (taken !== undefined) throw new ServiceError('exists', `${path} is already pinned (${taken.kind} ${taken.id}); give another pinpath= or pinned=none`);
     }
     const target = this.placement(verdict.type, a.attachPoint);
@@ -523,8 +530,17 @@ export class Service {
     this.log.info('object-moved', { object: object.id, from: from.name, to: to.name });
   }
 
+  /** A pin path of a saved object that could not be restored: still taken. */
+  private unrestoredPin(path: string): PinRecord | undefined {
+    for (const o of this.unrestored) {
+      for (const p of o.programs) if (p.pins.includes(path)) return { kind: 'program', id: p.id };
+      for (const m of o.maps) if (m.pins.includes(path)) return { kind: 'map', id: m.id };
+    }
+    return undefined;
+  }
+
   private pin(kind: 'program' | 'map', id: number, path: string): void {
-    const existing = this.registry.pins.get(path);
+    const existing = this.registry.pins.get(path) ?? this.unrestoredPin(path);
     if (existing !== undefined) throw new ServiceError('exists', `${path} is already pinned (${existing.kind} ${existing.id})`);
     const record = kind === 'program' ? this.registry.programs.get(id) : this.registry.maps.get(id);
     if (record === undefined) throw new ServiceError('not-found', `no ${kind} with id ${id}`);

@@ -1,4 +1,4 @@
-// What survives a restart (docs/service.md): the objects that hold a pin, their programs' pins and
+// What survives a restart (docs/service-protocol.md, "Durability"): the objects that hold a pin, their programs' pins and
 // attach points, their maps' pins and contents, and the id counters. Written atomically: a
 // temporary file, fsync, rename over state.json, fsync of the directory, so a kill -9 at any
 // moment leaves either the old file or the new one. Object files are kept by content hash.
