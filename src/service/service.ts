@@ -60,6 +60,16 @@ function pidAlive(pid: number): boolean {
   }
 }
 
+/** Whether process `pid` runs the service, where /proc can say (Linux); elsewhere no. */
+function runsService(pid: number): boolean {
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return argv.some((a) => a.endsWith('daemon.js')) || (argv.some((a) => a.endsWith('main.js')) && argv.includes('service') && argv.includes('--foreground'));
+  } catch {
+    return false;
+  }
+}
+
 export class Service {
   readonly registry = new Registry();
   readonly log: Log;
@@ -116,8 +126,12 @@ export class Service {
   private async claim(): Promise<void> {
     const pidFile = join(this.options.stateDir, 'service.pid');
     if (existsSync(pidFile)) {
-      const pid = Number.parseInt(readFileSync(pidFile, 'utf8'), 10);
-      if (Number.isInteger(pid) && pid !== process.pid && pidAlive(pid)) {
+      // "PID ENDPOINT". After a kill -9 the file stays and its pid may be reused by anything: it
+      // names a running service only if that process answers at its endpoint or is a service.
+      const [pidText, ...rest] = readFileSync(pidFile, 'utf8').trim().split(' ');
+      const pid = Number.parseInt(pidText, 10);
+      const theirs = rest.join(' ');
+      if (Number.isInteger(pid) && pid !== process.pid && pidAlive(pid) && ((theirs !== '' && (await endpointAnswers(theirs))) || runsService(pid))) {
         throw new ServiceError('exists', `a service (pid ${pid}) already uses the state directory ${this.options.stateDir}`);
       }
     }
@@ -132,7 +146,7 @@ export class Service {
         unlinkSync(endpoint);
       }
     }
-    writeFileSync(pidFile, `${process.pid}\n`, { mode: 0o644 });
+    writeFileSync(pidFile, `${process.pid} ${endpoint}\n`, { mode: 0o644 });
   }
 
   private async listen(): Promise<void> {
@@ -407,7 +421,8 @@ export class Service {
         throw e;
       }
     }
-    if (this.registry.hasPins(object)) await this.flush();
+    // Always saved, pinned or not: the id counters must not hand these ids out again after a crash.
+    await this.flush();
     this.log.info('program-loaded', { id: program.id, name: program.name, type: program.type, path: a.path, host: object.host?.name, attachPoint: target?.point.name, verifiedMs: program.verifiedMs });
     return { ...this.describeProgram(program), verification: verdict.text };
   }
@@ -595,6 +610,8 @@ export class Service {
         this.log.error('reattach-failed', { program: p.id, host: host.name, error: e instanceof Error ? e.message : String(e) });
       }
     }
+    // New link ids are counted in the state file too.
+    await this.flush().catch((e: unknown) => this.log.error('save-failed', { error: String(e) }));
   }
 
   /** A host went away: its links end; pinned objects come back to the service's context from their last save. */
