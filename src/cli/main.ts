@@ -180,7 +180,7 @@ function build(setStatus: (code: number) => void): Command {
     c
       .option('--endpoint <path>', 'the service endpoint (default: EBPF_TS_ENDPOINT, else the platform default)')
       .option('--state-dir <dir>', 'the service state directory, where the admin token is (default: EBPF_TS_STATE_DIR, else the platform default)')
-      .option('-j, --json', 'machine-readable output');
+      .option('--json', 'machine-readable output (also -j, anywhere on the line)');
 
   const service = program.command('service').description('run and control ebpfsvc, the service that keeps programs loaded');
   platform(service.command('start').description('start the service (detached unless --foreground)'))
@@ -237,7 +237,18 @@ function build(setStatus: (code: number) => void): Command {
   return program;
 }
 
+/**
+ * `-j`/`--json` anywhere, bpftool's way (`ebpf -j show programs`) as well as after the command:
+ * moved behind the command as --json, which every command takes.
+ */
+export function jsonAnywhere(argv: readonly string[]): string[] {
+  const json = argv.some((a) => a === '-j' || a === '--json');
+  const rest = argv.filter((a) => a !== '-j' && a !== '--json');
+  return json && rest.length > 0 ? [...rest, '--json'] : [...argv];
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
+  argv = jsonAnywhere(argv);
   let status = 0;
   const program = build((code) => {
     status = code;

@@ -66,6 +66,8 @@ describe('the ebpf verbs against a running service', () => {
     assert.equal(p.name, 'drop_empty_udp');
     assert.equal(p.type, 'xdp');
     assert.deepEqual(p.pins, []);
+    // bpftool's place for -j (before the command) gives the same JSON.
+    assert.deepEqual(JSON.parse(await ok('-j', 'show', 'programs')), programs);
     assert.equal(p.attached, false);
     const added = await json<ProgramInfo & { verification: string }>('add', 'program', droppacket, 'pinned=none', 'execution=interpret');
     assert.equal(added.id, id + 1);
