@@ -3,6 +3,9 @@ import { rawProgramType } from './raw.js';
 import { skbProgramType } from './skb.js';
 import type { ProgramType } from './types.js';
 import { xdpProgramType } from './xdp.js';
+import { bindProgramType } from './bind.js';
+import { sockAddrReturnName } from './sock-addr.js';
+import { sockOpsProgramType } from './sockops.js';
 
 export * from './types.js';
 export { verifierRules, verifiableTypes } from './rules.js';
@@ -40,6 +43,17 @@ export class ProgramTypeRegistry {
 }
 
 export function builtinProgramTypes(): ProgramTypeRegistry {
-  return new ProgramTypeRegistry([xdpProgramType, ...SKB_TYPES.map(skbProgramType)]);
+  return new ProgramTypeRegistry([
+    xdpProgramType,
+    ...SKB_TYPES.map(skbProgramType),
+    bindProgramType,
+    // A context of plain numbers: test runs take it as given; the hook fills it from events.
+    { ...rawProgramType('cgroup_sock_addr'), returnName: sockAddrReturnName },
+    sockOpsProgramType,
+  ]);
 }
 export { attachXdpToSocket, type XdpSocketLink, type XdpSocketStats } from './xdp-socket-hook.js';
+export { BindHook, bindProgramType, MAX_APP_ID, type BindEvent, type BindOperation, type BindOutcome } from './bind.js';
+export { SockAddrHook, type SockAddrEvent, type SockAddrOutcome } from './sock-addr.js';
+export { SockOpsHook, sockOpsProgramType, type SockOpsEvent, type SockOpsFlow, type SockOpsOutcome } from './sockops.js';
+export { addressText, type SocketEndpoint, type Transport } from './socket-context.js';
