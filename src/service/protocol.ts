@@ -34,7 +34,11 @@ const name = z.string().min(1).max(256);
 const pinned = z.enum(['none', 'first', 'all']);
 const execution = z.enum(['jit', 'interpret']);
 const tristate = z.enum(['any', 'yes', 'no']);
-export const attachPointSchema = z.strictObject({ type: name, name });
+/**
+ * An attach point: the program type it runs, its name, and (for types with several hooks, such
+ * as sock_addr's connect4, recv_accept6, bind4 …) the attach type, which a program's section names.
+ */
+export const attachPointSchema = z.strictObject({ type: name, name, attach: name.optional() });
 export type AttachPoint = z.infer<typeof attachPointSchema>;
 /** A map named by id or by a pin path. */
 const mapRef = z.union([id, path]);

@@ -36,6 +36,8 @@ export interface ProgramRecord {
   /** Where the program should be attached: kept while its host is away, for when it comes back. */
   attachPoint: AttachPoint | undefined;
   link: number | undefined;
+  /** The attach type its section names (connect4, recv_accept6 …), where it names one. */
+  readonly attach?: string;
   readonly instructions: number;
   readonly verifiedMs: number;
 }

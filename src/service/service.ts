@@ -40,6 +40,23 @@ export const mapTypeName = (type: number): string => MAP_TYPE_NAMES[type] ?? `ty
 
 const samePoint = (a: AttachPoint, b: AttachPoint): boolean => a.type === b.type && a.name === b.name;
 
+/**
+ * Maps whose contents are saved and carried from host to host: not ring buffers and perf event
+ * arrays (streams, read as they come), queues and stacks (no keys to dump), nor prog arrays and
+ * maps of maps (their values are ids of one host's programs and maps); those start empty, or as
+ * the object initialises them, wherever the object is loaded.
+ */
+const UNCARRIED_MAP_TYPES = new Set([3, 4, 12, 13, 22, 23, 27]);
+const carried = (m: MapRecord): boolean => !UNCARRIED_MAP_TYPES.has(m.type);
+
+/** What a program attaches to: its type and, where its section names one, its attach type (connect4 …). */
+interface Wanted {
+  readonly type: string;
+  readonly attach?: string;
+}
+const fits = (point: AttachPoint, wanted: Wanted): boolean => point.type === wanted.type && (point.attach === undefined || point.attach === wanted.attach);
+const describeKind = (k: Wanted): string => (k.attach === undefined ? k.type : `${k.type} ${k.attach}`);
+
 async function endpointAnswers(endpoint: string): Promise<boolean> {
   return new Promise((resolve) => {
     const s: Socket = connect(endpoint);
@@ -336,14 +353,14 @@ export class Service {
     return object.host;
   }
 
-  /** The offered attach point named `name` (and its host); with a type, of that program type. */
-  private findPoint(name: string, type: string): { host: HostHandle; point: AttachPoint } {
+  /** The offered attach point named `name` (and its host), which must run programs like `wanted`. */
+  private findPoint(name: string, wanted: Wanted): { host: HostHandle; point: AttachPoint } {
     const all = [...this.hosts.values()].flatMap((host) => host.points.map((point) => ({ host, point })));
     const named = all.filter((x) => x.point.name === name);
-    const typed = named.find((x) => x.point.type === type);
+    const typed = named.find((x) => fits(x.point, wanted));
     if (typed !== undefined) return typed;
-    if (named.length > 0) throw new ServiceError('invalid', `attach point ${name} runs ${named.map((x) => x.point.type).join(', ')} programs; this program is ${type}`);
-    const offered = all.map((x) => `${x.point.name} (${x.point.type}, in ${x.host.name})`);
+    if (named.length > 0) throw new ServiceError('invalid', `attach point ${name} runs ${named.map((x) => describeKind(x.point)).join(', ')} programs; this program is ${describeKind(wanted)}`);
+    const offered = all.map((x) => `${x.point.name} (${describeKind(x.point)}, in ${x.host.name})`);
     throw new ServiceError('not-found', `no hook host offers an attach point named ${name}; offered: ${offered.join(', ') || 'none (start a hook host first)'}`);
   }
 
@@ -390,7 +407,8 @@ export class Service {
       const taken = this.registry.pins.get(path) ?? this.unrestoredPin(path);
       if (taken !== undefined) throw new ServiceError('exists', `${path} is already pinned (${taken.kind} ${taken.id}); give another pinpath= or pinned=none`);
     }
-    const target = this.placement(verdict.type, a.attachPoint);
+    const attach = spec.programs.find((q) => q.name === verdict.program)?.attachTo;
+    const target = this.placement({ type: verdict.type, attach }, a.attachPoint);
     const object: ObjectRecord = {
       id: this.registry.allocate('object'), path: a.path, bytes, section: verdict.section, type: verdict.type, execution: a.execution,
       host: target?.host ?? this.localHandle, programs: [], maps: [],
@@ -398,6 +416,7 @@ export class Service {
     const program: ProgramRecord = {
       id: this.registry.allocate('program'), object: object.id, name: verdict.program, section: verdict.section, type: verdict.type, execution: a.execution,
       pins: new Set(), attachPoint: target?.point, link: undefined, instructions: verdict.report.instructions, verifiedMs: Math.round(verdict.ms * 10) / 10,
+      ...(attach === undefined ? {} : { attach }),
     };
     object.programs.push(program.id);
     const maps: MapRecord[] = spec.maps.map((d) => ({ id: this.registry.allocate('map'), object: object.id, name: d.name, type: d.type, keySize: d.keySize, valueSize: d.valueSize, maxEntries: d.maxEntries, flags: d.flags, innerMapId: 0, pins: new Set() }));
@@ -427,10 +446,10 @@ export class Service {
     return { ...this.describeProgram(program), verification: verdict.text };
   }
 
-  /** Where an object of `type` goes: the named point, else the only point of its type, else nowhere. */
-  private placement(type: string, name: string | undefined): { host: HostHandle; point: AttachPoint } | undefined {
-    if (name !== undefined) return this.findPoint(name, type);
-    const all = [...this.hosts.values()].flatMap((host) => host.points.filter((p) => p.type === type).map((point) => ({ host, point })));
+  /** Where a program like `wanted` goes: the named point, else the only point that fits, else nowhere. */
+  private placement(wanted: Wanted, name: string | undefined): { host: HostHandle; point: AttachPoint } | undefined {
+    if (name !== undefined) return this.findPoint(name, wanted);
+    const all = [...this.hosts.values()].flatMap((host) => host.points.filter((p) => fits(p, wanted)).map((point) => ({ host, point })));
     return all.length === 1 ? all[0] : undefined;
   }
 
@@ -515,7 +534,8 @@ export class Service {
     if (a.attached === false) {
       if (await this.detach(p, true)) done.push(`Detached ${p.id}`);
     } else if (a.attachPoint !== undefined || a.attached === true) {
-      const target = a.attachPoint !== undefined ? this.findPoint(a.attachPoint, p.type) : p.attachPoint !== undefined ? this.findPoint(p.attachPoint.name, p.type) : this.placement(p.type, undefined);
+      const wanted = { type: p.type, attach: p.attach };
+      const target = a.attachPoint !== undefined ? this.findPoint(a.attachPoint, wanted) : p.attachPoint !== undefined ? this.findPoint(p.attachPoint.name, wanted) : this.placement(wanted, undefined);
       if (target === undefined) throw new ServiceError('invalid', `say which attach point: interface=NAME (see ebpf show attachpoints)`);
       await this.detach(p, false);
       if (object.host !== target.host) await this.move(object, target.host);
@@ -530,9 +550,9 @@ export class Service {
   private async move(object: ObjectRecord, to: HostHandle): Promise<void> {
     const from = this.hostOf(object);
     const contents = new Map<number, WireEntries>();
-    for (const id of object.maps) {
-      const r = (await from.call('host.map', { map: id, op: 'dump' })) as { entries: WireEntries };
-      contents.set(id, r.entries);
+    for (const m of this.mapsOf(object).filter(carried)) {
+      const r = (await from.call('host.map', { map: m.id, op: 'dump' })) as { entries: WireEntries };
+      contents.set(m.id, r.entries);
     }
     object.host = to;
     try {
@@ -678,7 +698,7 @@ export class Service {
     const objects: SavedState['objects'] = [];
     for (const o of this.registry.objects.values()) {
       if (!this.registry.hasPins(o)) continue;
-      for (const id of o.maps) {
+      for (const { id } of this.mapsOf(o).filter(carried)) {
         if (o.host === undefined) continue;
         try {
           const r = (await o.host.call('host.map', { map: id, op: 'dump' })) as { entries: WireEntries };
@@ -737,7 +757,13 @@ export class Service {
     }
     const spec = openObject(bytes, { path: saved.path });
     const object: ObjectRecord = { id: saved.id, path: saved.path, bytes, section: saved.section, type: saved.type, execution: saved.execution, host: this.localHandle, programs: [], maps: [] };
-    const programs: ProgramRecord[] = saved.programs.map((p) => ({ id: p.id, object: object.id, name: p.name, section: saved.section, type: saved.type, execution: saved.execution, pins: new Set(p.pins), attachPoint: p.attachPoint ?? undefined, link: undefined, instructions: spec.programs.find((q) => q.name === p.name)?.instructions.length ?? 0, verifiedMs }));
+    const programs: ProgramRecord[] = saved.programs.map((p) => {
+      const ps = spec.programs.find((q) => q.name === p.name);
+      return {
+        id: p.id, object: object.id, name: p.name, section: saved.section, type: saved.type, execution: saved.execution, pins: new Set(p.pins),
+        attachPoint: p.attachPoint ?? undefined, link: undefined, instructions: ps?.instructions.length ?? 0, verifiedMs, ...(ps?.attachTo === undefined ? {} : { attach: ps.attachTo }),
+      };
+    });
     const maps: MapRecord[] = saved.maps.map((m) => {
       const d = spec.maps.find((x) => x.name === m.name);
       if (d === undefined) throw new ServiceError('invalid', `the saved object ${saved.file} has no map ${m.name}`);

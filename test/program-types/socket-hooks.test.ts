@@ -19,12 +19,12 @@ for (const engine of ['jit', 'interpreter'] as const) {
     const hook = new SockAddrHook(object.program('connect4_policy'));
     const smtp = hook.run({ family: 4, protocol: 'tcp', address: { address: '203.0.113.5', port: 25 } });
     assert.deepEqual({ proceed: smtp.proceed, verdict: smtp.verdict, rewritten: smtp.rewritten }, { proceed: false, verdict: 'REJECT', rewritten: false });
-    const web = hook.run({ family: 4, protocol: 'tcp', address: { address: '192.0.2.80', port: 80 } });
+    const web = hook.run({ family: 4, protocol: 'tcp', address: { address: '127.0.0.2', port: 80 } });
     assert.equal(web.proceed, true);
     assert.equal(web.rewritten, true);
     assert.deepEqual(web.address, { address: '127.0.0.1', port: 8080 });
-    const udp = hook.run({ family: 4, protocol: 'udp', address: { address: '192.0.2.80', port: 80 } });
-    assert.deepEqual({ proceed: udp.proceed, rewritten: udp.rewritten, address: udp.address }, { proceed: true, rewritten: false, address: { address: '192.0.2.80', port: 80 } });
+    const udp = hook.run({ family: 4, protocol: 'udp', address: { address: '127.0.0.2', port: 80 } });
+    assert.deepEqual({ proceed: udp.proceed, rewritten: udp.rewritten, address: udp.address }, { proceed: true, rewritten: false, address: { address: '127.0.0.2', port: 80 } });
     const tls = hook.run({ family: 4, protocol: 'tcp', address: { address: '198.51.100.7', port: 443 } });
     assert.equal(tls.proceed, true);
     assert.deepEqual(counts(object, 'decisions', 3), [1, 2, 1]);

@@ -126,6 +126,7 @@ export async function showProgramsCommand(args: string[], options: ServiceComman
 }
 
 export function programsTable(programs: readonly ProgramInfo[]): string {
+  // ebpf-for-windows' layout, column for column; a longer type name pushes its row's name right.
   let s = '\n    ID  Pins  Links  Mode       Type           Name\n';
   s += '======  ====  =====  =========  =============  ====================\n';
   for (const p of programs) s += `${right(p.id, 6)}  ${right(p.pins.length, 4)}  ${right(p.attached ? 1 : 0, 5)}  ${left(mode(p), 9)}  ${left(p.type, 13)}  ${p.name}\n`;
@@ -165,9 +166,9 @@ export async function showLinksCommand(options: ServiceCommandOptions, out: Out)
   return withClient(options, async (c) => {
     const r = (await c.request('link.list', {})) as { links: LinkInfo[] };
     if (options.json === true) return json(out, r.links);
-    let s = '\n   Link  Program  Attach\n     ID       ID  Type           Attach point          Host\n';
-    s += '=======  =======  =============  ====================  ====================\n';
-    for (const l of r.links) s += `${right(l.id, 7)}  ${right(l.program, 7)}  ${left(l.type, 13)}  ${left(l.attachPoint, 20)}  ${l.host}\n`;
+    let s = '\n   Link  Program  Attach\n     ID       ID  Type              Attach point          Host\n';
+    s += '=======  =======  ================  ====================  ====================\n';
+    for (const l of r.links) s += `${right(l.id, 7)}  ${right(l.program, 7)}  ${left(l.type, 16)}  ${left(l.attachPoint, 20)}  ${l.host}\n`;
     out(s);
     return 0;
   });
@@ -189,9 +190,9 @@ export async function showAttachPointsCommand(options: ServiceCommandOptions, ou
   return withClient(options, async (c) => {
     const r = (await c.request('attach-point.list', {})) as { points: { type: string; name: string; host: string }[] };
     if (options.json === true) return json(out, r.points);
-    let s = '\nType           Attach point          Host\n';
-    s += '=============  ====================  ====================\n';
-    for (const p of r.points) s += `${left(p.type, 13)}  ${left(p.name, 20)}  ${p.host}\n`;
+    let s = '\nType              Attach point          Host\n';
+    s += '================  ====================  ====================\n';
+    for (const p of r.points) s += `${left(p.type, 16)}  ${left(p.name, 20)}  ${p.host}\n`;
     out(s);
     return 0;
   });

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ServiceClient, ServiceUnavailableError } from '../../service/client.js';
 import { locations } from '../../service/endpoint.js';
+import { ServiceError } from '../../service/protocol.js';
 import { Service } from '../../service/service.js';
 import type { Out, ServiceCommandOptions } from './platform.js';
 
@@ -23,7 +24,8 @@ async function answers(endpoint: string, stateDir: string): Promise<ServiceClien
   try {
     return await ServiceClient.connect({ endpoint, stateDir, role: 'reader', timeoutMs: 5000 });
   } catch (e) {
-    if (e instanceof ServiceUnavailableError) return undefined;
+    // Nothing listens, or a service that is stopping closed the connection before its hello.
+    if (e instanceof ServiceUnavailableError || (e instanceof ServiceError && e.code === 'host')) return undefined;
     throw e;
   }
 }

@@ -1,0 +1,311 @@
+// Socket hooks for a Node application (DESIGN.md, "Hooks for applications"): bind, connect,
+// accept and connection events of this process, offered as attach points, with the programs
+// attached to them run on every operation before it takes effect.
+//
+// Every socket API of Node ends in a few public funnels, and those are what this wraps, once:
+//   net.Socket.prototype.connect   every TCP client: net, http/https agents, tls, fetch (undici)
+//   net.Server.prototype.listen    every TCP server: net, http, https, tls
+//   net.Server.prototype.emit      'connection': every accepted connection, before the app sees it
+//   dgram.Socket.prototype.bind / connect   UDP
+// With no program attached, each costs one array-length test and calls straight through.
+import dgram from 'node:dgram';
+import dns from 'node:dns';
+import net from 'node:net';
+import os from 'node:os';
+import { BindHook, SockAddrHook, SockOpsHook, type SocketEndpoint, type Transport } from '../program-types/index.js';
+import type { LoadedProgram } from '../runtime/program.js';
+import type { AttachPointProvider, HostLink } from '../service/hook-host.js';
+
+type SockAddrKind = 'connect4' | 'connect6' | 'recv_accept4' | 'recv_accept6' | 'bind4' | 'bind6';
+const SOCK_ADDR_KINDS: readonly SockAddrKind[] = ['connect4', 'connect6', 'recv_accept4', 'recv_accept6', 'bind4', 'bind6'];
+
+/** What is attached in this process, per hook. */
+const attached = {
+  sockAddr: Object.fromEntries(SOCK_ADDR_KINDS.map((k) => [k, [] as SockAddrHook[]])) as Record<SockAddrKind, SockAddrHook[]>,
+  bind: [] as BindHook[],
+  sockops: [] as SockOpsHook[],
+};
+
+/** Counts of decisions, for tests and `--verbose` output. */
+export const socketHookStats = { connectRejected: 0, connectRewritten: 0, acceptRejected: 0, bindDenied: 0, faults: 0 };
+
+function link<T>(list: T[], hook: T): HostLink {
+  list.push(hook);
+  return {
+    detach() {
+      const i = list.indexOf(hook);
+      if (i >= 0) list.splice(i, 1);
+    },
+  };
+}
+
+/** The attach points of this process, named `<host>/<hook>` (connect4, bind, sockops …). */
+export function socketAttachPoints(host: string): AttachPointProvider[] {
+  install();
+  return [
+    ...SOCK_ADDR_KINDS.map((kind): AttachPointProvider => ({
+      point: { type: 'cgroup_sock_addr', name: `${host}/${kind}`, attach: kind },
+      attach: (program: LoadedProgram) => link(attached.sockAddr[kind], new SockAddrHook(program)),
+    })),
+    { point: { type: 'bind', name: `${host}/bind` }, attach: (program) => link(attached.bind, new BindHook(program)) },
+    { point: { type: 'sock_ops', name: `${host}/sockops` }, attach: (program) => link(attached.sockops, new SockOpsHook(program)) },
+  ];
+}
+
+// ---- decisions ----
+
+/** An error as the OS gives it (code, errno, syscall, address, port), naming the program. */
+function osError(code: 'EPERM' | 'EACCES', syscall: string, where: SocketEndpoint, program: string): NodeJS.ErrnoException & { address: string; port: number } {
+  const text = code === 'EACCES' ? 'permission denied' : 'operation not permitted';
+  const e = new Error(`${syscall} ${code}: ${text} ${where.address}:${where.port} (by eBPF program ${program})`) as NodeJS.ErrnoException & { address: string; port: number };
+  e.code = code;
+  e.errno = -(os.constants.errno[code] ?? 1);
+  e.syscall = syscall;
+  e.address = where.address;
+  e.port = where.port;
+  return e;
+}
+
+/** A v4-mapped IPv6 address (::ffff:a.b.c.d) is the IPv4 address it maps. */
+function plain(address: string): { address: string; family: 4 | 6 } {
+  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (m !== null) return { address: m[1], family: 4 };
+  return { address, family: net.isIPv6(address) ? 6 : 4 };
+}
+
+interface Decision {
+  readonly allowed: boolean;
+  readonly by?: string;
+  readonly address: SocketEndpoint;
+}
+
+/** A port Node would accept; anything else goes to Node, which raises its own error for it. */
+const validPort = (port: unknown): port is number => typeof port === 'number' && Number.isInteger(port) && port >= 0 && port <= 65535;
+
+/** Runs every program of a sock_addr hook: all must let the operation proceed; rewrites chain. */
+function decide(kind: 'connect' | 'recv_accept' | 'bind', to: SocketEndpoint, protocol: Transport): Decision {
+  const { address, family } = plain(to.address);
+  const hooks = attached.sockAddr[`${kind}${family}` as SockAddrKind];
+  let current: SocketEndpoint = { address, port: to.port };
+  for (const hook of hooks) {
+    const r = hook.run({ family, protocol, address: current });
+    if (r.fault !== undefined) socketHookStats.faults++;
+    if (!r.proceed) return { allowed: false, by: hook.program.name, address: current };
+    current = r.address;
+  }
+  return { allowed: true, address: current };
+}
+
+function hasSockAddr(kind: 'connect' | 'recv_accept' | 'bind'): boolean {
+  return attached.sockAddr[`${kind}4`].length > 0 || attached.sockAddr[`${kind}6`].length > 0;
+}
+
+/** ebpf-for-windows bind programs: any deny denies. */
+function bindDenied(to: SocketEndpoint, protocol: Transport): string | undefined {
+  for (const hook of attached.bind) {
+    const r = hook.run({ operation: 'bind', protocol, address: { ...to, address: plain(to.address).address }, pid: process.pid });
+    if (r.fault !== undefined) socketHookStats.faults++;
+    if (!r.permit) return hook.program.name;
+  }
+  return undefined;
+}
+
+/** Bind and listen decisions, both ABIs: undefined to go ahead (at `to`, maybe rewritten), else the error. */
+function decideBind(syscall: string, to: SocketEndpoint, protocol: Transport): { error?: Error; to: SocketEndpoint } {
+  const denied = bindDenied(to, protocol);
+  if (denied !== undefined) {
+    socketHookStats.bindDenied++;
+    return { error: osError('EACCES', syscall, to, denied), to };
+  }
+  if (!hasSockAddr('bind')) return { to };
+  const d = decide('bind', to, protocol);
+  if (!d.allowed) {
+    socketHookStats.bindDenied++;
+    return { error: osError('EACCES', syscall, to, d.by ?? '?'), to };
+  }
+  return { to: d.address };
+}
+
+/** A connection's two ends, as a socket reports them (undefined once it is destroyed). */
+interface Tuple {
+  readonly remoteAddress?: string;
+  readonly remotePort?: number;
+  readonly localAddress?: string;
+  readonly localPort?: number;
+}
+
+function sockops(event: 'active_established' | 'passive_established' | 'closed', t: Tuple): void {
+  if (attached.sockops.length === 0 || t.remoteAddress === undefined || t.localAddress === undefined) return;
+  const remote = plain(t.remoteAddress);
+  const local = plain(t.localAddress);
+  const family = remote.family === 4 && local.family === 4 ? 4 : 6;
+  const flow = { event, family, protocol: 'tcp', local: { address: local.address, port: t.localPort ?? 0 }, remote: { address: remote.address, port: t.remotePort ?? 0 } } as const;
+  for (const hook of attached.sockops) if (hook.run(flow).fault !== undefined) socketHookStats.faults++;
+}
+
+/** Reports a socket's establishment now and its close later, to sockops programs. */
+function watch(socket: net.Socket, event: 'active_established' | 'passive_established'): void {
+  // The tuple is gone once the socket is closed: keep it from now.
+  const tuple: Tuple = { remoteAddress: socket.remoteAddress, remotePort: socket.remotePort, localAddress: socket.localAddress, localPort: socket.localPort };
+  sockops(event, tuple);
+  socket.once('close', () => sockops('closed', tuple));
+}
+
+// ---- the funnels ----
+
+let installed = false;
+
+/** The original functions, called with the forms they take (their overloads do not matter here). */
+type Loose = (this: unknown, ...args: unknown[]) => unknown;
+type LookupCallback = (e: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => void;
+type Lookup = (hostname: string, options: dns.LookupOptions, callback: LookupCallback) => void;
+
+type ConnectArgs = [options: net.NetConnectOpts & { lookup?: typeof dns.lookup }, callback?: () => void];
+
+/** net.Socket#connect's forms: (options[, cb]), (port[, host][, cb]), (path[, cb]), or Node's own normalised array. */
+function connectArgs(args: unknown[]): ConnectArgs {
+  const first = Array.isArray(args[0]) ? (args[0] as unknown[]) : args;
+  const cb = first.find((a) => typeof a === 'function') as (() => void) | undefined;
+  const [a0, a1] = first;
+  if (typeof a0 === 'object' && a0 !== null) return [a0 as ConnectArgs[0], cb];
+  if (typeof a0 === 'string' && !/^\d+$/.test(a0)) return [{ path: a0 }, cb];
+  return [{ port: Number(a0), ...(typeof a1 === 'string' ? { host: a1 } : {}) }, cb];
+}
+
+function install(): void {
+  if (installed) return;
+  installed = true;
+
+  const connect = net.Socket.prototype.connect as unknown as Loose;
+  net.Socket.prototype.connect = function (this: net.Socket, ...args: unknown[]): net.Socket {
+    const watching = attached.sockops.length > 0;
+    if (!hasSockAddr('connect')) {
+      if (watching) this.once('connect', () => watch(this, 'active_established'));
+      return connect.apply(this, args) as net.Socket;
+    }
+    const [options, cb] = connectArgs(args);
+    if (!('port' in options) || options.port === undefined) return connect.apply(this, args) as net.Socket;
+    if (watching) this.once('connect', () => watch(this, 'active_established'));
+    const tcp = options as net.TcpNetConnectOpts & { lookup?: Lookup };
+    const host = tcp.host ?? 'localhost';
+    const port = Number(tcp.port);
+    if (!validPort(port) || (tcp.port as unknown) === '') return connect.apply(this, args) as net.Socket;
+    if (net.isIP(host) !== 0) {
+      const d = decide('connect', { address: host, port }, 'tcp');
+      if (!d.allowed) {
+        socketHookStats.connectRejected++;
+        const error = osError('EPERM', 'connect', { address: host, port }, d.by ?? '?');
+        process.nextTick(() => this.destroy(error));
+        return this;
+      }
+      if (d.address.address !== plain(host).address || d.address.port !== port) socketHookStats.connectRewritten++;
+      return connect.call(this, { ...tcp, host: d.address.address, port: d.address.port }, cb) as net.Socket;
+    }
+    // A host name: decided on the addresses it resolves to, in the lookup Node makes anyway.
+    // (A rewritten address is honoured; the port is the one asked for, Node has already taken it.)
+    const lookup = tcp.lookup ?? (dns.lookup as unknown as Lookup);
+    const decided = (address: string): { address: string; error?: Error } => {
+      const d = decide('connect', { address, port }, 'tcp');
+      if (!d.allowed) return { address, error: osError('EPERM', 'connect', { address, port }, d.by ?? '?') };
+      if (d.address.address !== plain(address).address) socketHookStats.connectRewritten++;
+      return { address: d.address.address };
+    };
+    const policed: Lookup = (hostname, opts, callback) => {
+      lookup(hostname, opts, (e, address, family) => {
+        if (e !== null) return callback(e, address, family);
+        if (Array.isArray(address)) {
+          const results = address.map((a) => ({ ...decided(a.address), family: a.family }));
+          const kept = results.filter((r) => r.error === undefined).map((r) => ({ address: r.address, family: net.isIPv6(r.address) ? 6 : 4 }));
+          if (kept.length === 0) {
+            socketHookStats.connectRejected++;
+            return callback(results[0]?.error ?? osError('EPERM', 'connect', { address: hostname, port }, '?'), []);
+          }
+          return callback(null, kept);
+        }
+        const r = decided(address);
+        if (r.error !== undefined) {
+          socketHookStats.connectRejected++;
+          return callback(r.error, address, family);
+        }
+        return callback(null, r.address, net.isIPv6(r.address) ? 6 : 4);
+      });
+    };
+    return connect.call(this, { ...tcp, lookup: policed }, cb) as net.Socket;
+  } as typeof net.Socket.prototype.connect;
+
+  const listen = net.Server.prototype.listen as unknown as Loose;
+  net.Server.prototype.listen = function (this: net.Server, ...args: unknown[]): net.Server {
+    if (attached.bind.length === 0 && !hasSockAddr('bind')) return listen.apply(this, args) as net.Server;
+    const first = args[0];
+    const options = typeof first === 'object' && first !== null ? (first as net.ListenOptions) : undefined;
+    const port = options !== undefined ? options.port : typeof first === 'number' || (typeof first === 'string' && /^\d+$/.test(first)) ? Number(first) : undefined;
+    if (!validPort(Number(port)) || options?.path !== undefined) return listen.apply(this, args) as net.Server;
+    const host = options !== undefined ? (options.host ?? '0.0.0.0') : typeof args[1] === 'string' ? args[1] : '0.0.0.0';
+    const r = decideBind('listen', { address: host === '' ? '0.0.0.0' : host, port: Number(port) }, 'tcp');
+    if (r.error !== undefined) {
+      const error = r.error;
+      process.nextTick(() => this.emit('error', error));
+      return this;
+    }
+    if (r.to.port === Number(port)) return listen.apply(this, args) as net.Server;
+    // A redirect: the same listen at the port the program chose.
+    const rest = args.slice(1).filter((a) => typeof a === 'function' || typeof a === 'number');
+    return listen.call(this, { ...(options ?? {}), host, port: r.to.port }, ...rest.filter((a) => typeof a === 'function')) as net.Server;
+  } as typeof net.Server.prototype.listen;
+
+  const emit = net.Server.prototype.emit as unknown as Loose;
+  net.Server.prototype.emit = function (this: net.Server, event: string | symbol, ...args: unknown[]): boolean {
+    if (event !== 'connection' || (attached.sockops.length === 0 && !hasSockAddr('recv_accept'))) return emit.call(this, event, ...args) as boolean;
+    const socket = args[0] as net.Socket;
+    if (hasSockAddr('recv_accept') && socket.remoteAddress !== undefined) {
+      const d = decide('recv_accept', { address: socket.remoteAddress, port: socket.remotePort ?? 0 }, 'tcp');
+      if (!d.allowed) {
+        socketHookStats.acceptRejected++;
+        // Closed before the application sees it, as a connection the OS never handed over.
+        socket.destroy();
+        return false;
+      }
+    }
+    watch(socket, 'passive_established');
+    return emit.call(this, event, ...args) as boolean;
+  } as typeof net.Server.prototype.emit;
+
+  const bind = dgram.Socket.prototype.bind as unknown as Loose;
+  dgram.Socket.prototype.bind = function (this: dgram.Socket, ...args: unknown[]): dgram.Socket {
+    if (attached.bind.length === 0 && !hasSockAddr('bind')) return bind.apply(this, args) as dgram.Socket;
+    const first = args[0];
+    const options = typeof first === 'object' && first !== null ? (first as dgram.BindOptions) : undefined;
+    const port = options !== undefined ? (options.port ?? 0) : typeof first === 'number' ? first : 0;
+    if (!validPort(port)) return bind.apply(this, args) as dgram.Socket;
+    const family = (this as unknown as { type: string }).type === 'udp6' ? '::' : '0.0.0.0';
+    const host = options !== undefined ? (options.address ?? family) : typeof args[1] === 'string' ? args[1] : family;
+    const r = decideBind('bind', { address: host, port }, 'udp');
+    if (r.error !== undefined) {
+      const error = r.error;
+      process.nextTick(() => this.emit('error', error));
+      return this;
+    }
+    if (r.to.port === port) return bind.apply(this, args) as dgram.Socket;
+    const cb = args.find((a) => typeof a === 'function') as (() => void) | undefined;
+    return bind.call(this, { ...(options ?? {}), address: host, port: r.to.port }, cb) as dgram.Socket;
+  } as typeof dgram.Socket.prototype.bind;
+
+  const udpConnect = dgram.Socket.prototype.connect as unknown as Loose;
+  dgram.Socket.prototype.connect = function (this: dgram.Socket, port: number, ...rest: unknown[]): void {
+    const address = typeof rest[0] === 'string' ? rest[0] : undefined;
+    const cb = rest.find((a) => typeof a === 'function') as (() => void) | undefined;
+    if (!hasSockAddr('connect') || address === undefined || net.isIP(address) === 0 || !validPort(port)) {
+      udpConnect.call(this, port, ...rest);
+      return;
+    }
+    const d = decide('connect', { address, port }, 'udp');
+    if (!d.allowed) {
+      socketHookStats.connectRejected++;
+      const error = osError('EPERM', 'connect', { address, port }, d.by ?? '?');
+      // As dgram reports a failed connect: to the callback when there is one, else as 'error'.
+      process.nextTick(() => (cb !== undefined ? (cb as (e: Error) => void)(error) : this.emit('error', error)));
+      return;
+    }
+    udpConnect.call(this, d.address.port, d.address.address, ...(cb === undefined ? [] : [cb]));
+  } as typeof dgram.Socket.prototype.connect;
+}
