@@ -59,6 +59,8 @@ export class ServiceClient {
     const wanted = options.role ?? 'auto';
     const token = options.token ?? (wanted === 'reader' ? undefined : readToken(where.stateDir));
     if (wanted === 'admin' && token === undefined) {
+      // No service at all is the first thing to say (open throws ServiceUnavailableError).
+      (await open(where.endpoint)).destroy();
       throw new ServiceError('permission', `the admin role needs the token in ${where.stateDir}/admin.token, which this user cannot read`);
     }
     // The token goes only to an endpoint no other user can have put there.
