@@ -129,6 +129,20 @@ describe('an application under --import ebpf-ts/register', () => {
     assert.equal((await ask('net', { host: '127.0.0.2', port: 80 })).error, 'ECONNREFUSED');
   });
 
+  test('IPv6 connections go to connect6 programs, and a connect4 program cannot attach there', async () => {
+    const wrong = await sb.cli(['add', 'program', example('connect4_policy.o'), 'interface=webapp/connect6', 'pinned=none']);
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stderr, /attach point webapp\/connect6 runs cgroup_sock_addr connect6 programs; this program is cgroup_sock_addr connect4/);
+    const id = loadedId(await sb.cliOk('add', 'program', example('connect6_policy.o'), 'interface=webapp/connect6', 'pinned=none'));
+    const rejected = await ask('net', { host: '::1', port: 2525 });
+    assert.equal(rejected.error, 'EPERM');
+    assert.match(rejected.message ?? '', /connect EPERM: operation not permitted ::1:2525 \(by eBPF program connect6_policy\)/);
+    assert.equal((await ask('net', { host: '127.0.0.1', port: 2525 })).error, 'ECONNREFUSED', 'IPv4 is not the connect6 program\'s');
+    assert.deepEqual(await counts(await mapOf(id)), [1, 0]);
+    await sb.cliOk('delete', 'program', String(id));
+    assert.equal((await ask('net', { host: '::1', port: 2525 })).error, 'ECONNREFUSED');
+  });
+
   test('an ebpf-for-windows bind program denies listening on TCP port 80 with EACCES, and only that', async () => {
     const id = loadedId(await sb.cliOk('add', 'program', example('bind_efw.o'), 'interface=webapp/bind', 'pinned=none'));
     const denied = await ask('listen', { host: '127.0.0.1', port: 80 });
