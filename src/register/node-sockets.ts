@@ -134,6 +134,20 @@ interface Tuple {
   readonly localPort?: number;
 }
 
+/**
+ * The common end of listen and UDP bind: denied (an 'error' event, as the OS would fail it), gone
+ * ahead as asked, or gone ahead at the port the program chose.
+ */
+function policeBind<T extends { emit(event: 'error', error: Error): boolean }>(target: T, syscall: string, to: SocketEndpoint, protocol: Transport, asked: () => T, redirected: (port: number) => T): T {
+  const r = decideBind(syscall, to, protocol);
+  if (r.error !== undefined) {
+    const error = r.error;
+    process.nextTick(() => target.emit('error', error));
+    return target;
+  }
+  return r.to.port === to.port ? asked() : redirected(r.to.port);
+}
+
 function sockops(event: 'active_established' | 'passive_established' | 'closed', t: Tuple): void {
   if (attached.sockops.length === 0 || t.remoteAddress === undefined || t.localAddress === undefined) return;
   const remote = plain(t.remoteAddress);
@@ -241,16 +255,10 @@ function install(): void {
     const port = options !== undefined ? options.port : typeof first === 'number' || (typeof first === 'string' && /^\d+$/.test(first)) ? Number(first) : undefined;
     if (!validPort(Number(port)) || options?.path !== undefined) return listen.apply(this, args) as net.Server;
     const host = options !== undefined ? (options.host ?? '0.0.0.0') : typeof args[1] === 'string' ? args[1] : '0.0.0.0';
-    const r = decideBind('listen', { address: host === '' ? '0.0.0.0' : host, port: Number(port) }, 'tcp');
-    if (r.error !== undefined) {
-      const error = r.error;
-      process.nextTick(() => this.emit('error', error));
-      return this;
-    }
-    if (r.to.port === Number(port)) return listen.apply(this, args) as net.Server;
-    // A redirect: the same listen at the port the program chose.
-    const rest = args.slice(1).filter((a) => typeof a === 'function' || typeof a === 'number');
-    return listen.call(this, { ...(options ?? {}), host, port: r.to.port }, ...rest.filter((a) => typeof a === 'function')) as net.Server;
+    const cb = args.find((a) => typeof a === 'function');
+    return policeBind(this, 'listen', { address: host === '' ? '0.0.0.0' : host, port: Number(port) }, 'tcp', () => listen.apply(this, args) as net.Server, (to) =>
+      // A redirect: the same listen at the port the program chose.
+      listen.call(this, { ...(options ?? {}), host, port: to }, ...(cb === undefined ? [] : [cb])) as net.Server);
   } as typeof net.Server.prototype.listen;
 
   const emit = net.Server.prototype.emit as unknown as Loose;
@@ -279,15 +287,9 @@ function install(): void {
     if (!validPort(port)) return bind.apply(this, args) as dgram.Socket;
     const family = (this as unknown as { type: string }).type === 'udp6' ? '::' : '0.0.0.0';
     const host = options !== undefined ? (options.address ?? family) : typeof args[1] === 'string' ? args[1] : family;
-    const r = decideBind('bind', { address: host, port }, 'udp');
-    if (r.error !== undefined) {
-      const error = r.error;
-      process.nextTick(() => this.emit('error', error));
-      return this;
-    }
-    if (r.to.port === port) return bind.apply(this, args) as dgram.Socket;
-    const cb = args.find((a) => typeof a === 'function') as (() => void) | undefined;
-    return bind.call(this, { ...(options ?? {}), address: host, port: r.to.port }, cb) as dgram.Socket;
+    const cb = args.find((a) => typeof a === 'function');
+    return policeBind(this, 'bind', { address: host, port }, 'udp', () => bind.apply(this, args) as dgram.Socket, (to) =>
+      bind.call(this, { ...(options ?? {}), address: host, port: to }, ...(cb === undefined ? [] : [cb])) as dgram.Socket);
   } as typeof dgram.Socket.prototype.bind;
 
   const udpConnect = dgram.Socket.prototype.connect as unknown as Loose;
