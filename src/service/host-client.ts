@@ -31,7 +31,7 @@ export async function connectHookHost(options: HookHostOptions): Promise<Connect
   const client = await ServiceClient.connect({ ...options, role: 'admin', handler: (op, args) => host.handle(op, args) });
   client.connection.onClose(() => host.close());
   try {
-    const r = (await client.request('host.register', { points: host.points })) as { host: number; name: string };
+    const r = (await client.request('host.register', { points: host.points, pid: process.pid })) as { host: number; name: string };
     return { host, client, id: r.host, name: r.name, close: () => client.close() };
   } catch (e) {
     client.close();

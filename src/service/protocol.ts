@@ -71,7 +71,8 @@ export const clientOps = {
   'pin.list': z.strictObject({}),
   pin: z.strictObject({ kind: z.enum(['program', 'map']), id, path }),
   unpin: z.strictObject({ kind: z.enum(['program', 'map']), id, path: path.optional() }),
-  'host.register': z.strictObject({ points: z.array(attachPointSchema).max(256) }),
+  // pid: the host's own word for its process id (shown in links; nothing is decided on it).
+  'host.register': z.strictObject({ points: z.array(attachPointSchema).max(256), pid: z.number().int().positive().max(2 ** 31).optional() }),
   'attach-point.list': z.strictObject({}),
 } as const;
 export type ClientOp = keyof typeof clientOps;
@@ -249,6 +250,8 @@ export interface LinkInfo {
   readonly type: string;
   readonly attachPoint: string;
   readonly host: string;
+  /** The host's process id (as the host gave it; the service's own for ebpfsvc). */
+  readonly hostPid: number | null;
 }
 
 export interface PinInfo {

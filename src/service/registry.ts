@@ -9,6 +9,7 @@ export interface HostHandle {
   readonly id: number;
   readonly name: string;
   readonly local: boolean;
+  readonly pid?: number;
   readonly points: readonly AttachPoint[];
   call(op: string, args: unknown): Promise<unknown>;
 }

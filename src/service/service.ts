@@ -12,7 +12,7 @@ import { ensureToken, tokenMatches } from './credential.js';
 import { HookHost, asServiceError } from './hook-host.js';
 import { endpointFolderProblem } from './endpoint.js';
 import { Log } from './log.js';
-import { clientOps, parseArgs, PROTOCOL_VERSION, ServiceError, toHex, type AttachPoint, type ClientOp, type ClientParsed, type WireEntries, type MapInfo, type ProgramInfo } from './protocol.js';
+import { clientOps, parseArgs, PROTOCOL_VERSION, ServiceError, toHex, type AttachPoint, type ClientOp, type ClientParsed, type WireEntries, type LinkInfo, type MapInfo, type ProgramInfo } from './protocol.js';
 import { Registry, type HostHandle, type MapRecord, type ObjectRecord, type PinRecord, type ProgramRecord } from './registry.js';
 import { loadState, readObjectFile, saveObjectFile, saveState, type SavedObject, type SavedState } from './state-file.js';
 import { verifyInProcess, type VerifierLimits } from './verifier-process.js';
@@ -118,7 +118,7 @@ export class Service {
     this.log = new Log(join(options.stateDir, 'service.log'), options.foreground === true);
     this.token = ensureToken(options.stateDir);
     this.local = new HookHost();
-    this.localHandle = { id: 0, name: 'ebpfsvc', local: true, points: this.local.points, call: (op, args) => this.local.handle(op, args) };
+    this.localHandle = { id: 0, name: 'ebpfsvc', local: true, pid: process.pid, points: this.local.points, call: (op, args) => this.local.handle(op, args) };
     this.hosts.set(0, this.localHandle);
     this.stopped = new Promise((resolve) => (this.markStopped = resolve));
   }
@@ -288,7 +288,12 @@ export class Service {
       }
       case 'link.list':
         parseArgs(clientOps[op], op, raw);
-        return { links: [...this.registry.links.values()].map((l) => ({ id: l.id, program: l.program, type: l.point.type, attachPoint: l.point.name, host: this.hosts.get(l.host)?.name ?? `host ${l.host}` })) };
+        return {
+          links: [...this.registry.links.values()].map((l): LinkInfo => {
+            const host = this.hosts.get(l.host);
+            return { id: l.id, program: l.program, type: l.point.type, attachPoint: l.point.name, host: host?.name ?? `host ${l.host}`, hostPid: host?.pid ?? null };
+          }),
+        };
       case 'pin.list':
         parseArgs(clientOps[op], op, raw);
         return { pins: [...this.registry.pins.entries()].map(([path, p]) => ({ path, kind: p.kind, id: p.id })).sort((x, y) => x.path.localeCompare(y.path)) };
@@ -306,7 +311,7 @@ export class Service {
       }
       case 'host.register': {
         const a = parseArgs(clientOps[op], op, raw);
-        return this.serial(() => this.registerHost(a.points, c));
+        return this.serial(() => this.registerHost(a.points, a.pid, c));
       }
       case 'attach-point.list':
         parseArgs(clientOps[op], op, raw);
@@ -601,14 +606,17 @@ export class Service {
 
   // ---- hook hosts ----
 
-  private async registerHost(points: readonly AttachPoint[], c: Connection): Promise<unknown> {
+  private async registerHost(points: readonly AttachPoint[], pid: number | undefined, c: Connection): Promise<unknown> {
     if (c.state.host !== undefined) throw new ServiceError('out-of-order', 'this connection is already a hook host');
     for (const p of points) {
       for (const h of this.hosts.values()) {
         if (h.points.some((q) => samePoint(p, q))) throw new ServiceError('exists', `attach point ${p.type} ${p.name} is already offered by ${h.name}`);
       }
     }
-    const host: HostHandle = { id: this.nextHost++, name: `${(c.state.client as string | undefined) ?? 'host'}#${this.nextHost - 1}`, local: false, points, call: (op, args) => c.request(op, args, this.options.hostTimeoutMs ?? 30_000) };
+    const host: HostHandle = {
+      id: this.nextHost++, name: `${(c.state.client as string | undefined) ?? 'host'}#${this.nextHost - 1}`, local: false, points, ...(pid === undefined ? {} : { pid }),
+      call: (op, args) => c.request(op, args, this.options.hostTimeoutMs ?? 30_000),
+    };
     this.hosts.set(host.id, host);
     c.state.host = host.id;
     c.onClose(() => void this.serial(() => this.hostGone(host)));

@@ -109,7 +109,7 @@ describe('an application under --import ebpf-ts/register', () => {
     assert.equal((await ask('net', { host: '127.0.0.1', port: 25 })).error, 'ECONNREFUSED', 'before: nothing listens on 25');
     const id = loadedId(await sb.cliOk('add', 'program', example('connect4_policy.o'), 'interface=webapp/connect4', 'pinned=none'));
     const links = await sb.cliOk('show', 'links');
-    assert.match(links, /cgroup_sock_addr\s+webapp\/connect4\s+webapp#\d+/);
+    assert.match(links, new RegExp(`cgroup_sock_addr\\s+webapp/connect4\\s+${app.pid}\\s+webapp#\\d+`), 'the link names the app and its pid');
 
     const rejected = await ask('net', { host: '127.0.0.1', port: 25 });
     assert.equal(rejected.error, 'EPERM');

@@ -98,7 +98,7 @@ describe('a hook host process', () => {
     id = loadedId(out);
     assert.match(out, new RegExp(`^Attached to dns0 \\(xdp\\) in ${host.name}$`, 'm'));
     const shown = await sb.cliOk('show', 'links');
-    assert.match(shown, new RegExp(`^\\s+\\d+\\s+${id}\\s+xdp\\s+dns0\\s+${host.name}$`, 'm'));
+    assert.match(shown, new RegExp(`^\\s+\\d+\\s+${id}\\s+xdp\\s+dns0\\s+${host.child.pid}\\s+${host.name}$`, 'm'));
     const p = await program(id);
     assert.equal(p.attached, true);
     assert.equal(p.host, host.name);
@@ -169,7 +169,7 @@ describe('a hook host process', () => {
     const link = await waitFor('the link again', async () => (await links()).find((l) => l.program === id));
     assert.deepEqual({ type: link.type, attachPoint: link.attachPoint, host: link.host }, { type: 'xdp', attachPoint: 'dns0', host: next.name });
     assert.notEqual(next.name, host.name);
-    assert.match(await sb.cliOk('show', 'links'), new RegExp(`^\\s+\\d+\\s+${id}\\s+xdp\\s+dns0\\s+${next.name}$`, 'm'));
+    assert.match(await sb.cliOk('show', 'links'), new RegExp(`^\\s+\\d+\\s+${id}\\s+xdp\\s+dns0\\s+${next.child.pid}\\s+${next.name}$`, 'm'));
     assert.equal((await program(id)).host, next.name);
     await send(next.port, Buffer.alloc(0), 4);
     await send(next.port, Buffer.from('abcd'), 2);

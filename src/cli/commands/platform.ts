@@ -166,9 +166,9 @@ export async function showLinksCommand(options: ServiceCommandOptions, out: Out)
   return withClient(options, async (c) => {
     const r = (await c.request('link.list', {})) as { links: LinkInfo[] };
     if (options.json === true) return json(out, r.links);
-    let s = '\n   Link  Program  Attach\n     ID       ID  Type              Attach point          Host\n';
-    s += '=======  =======  ================  ====================  ====================\n';
-    for (const l of r.links) s += `${right(l.id, 7)}  ${right(l.program, 7)}  ${left(l.type, 16)}  ${left(l.attachPoint, 20)}  ${l.host}\n`;
+    let s = '\n   Link  Program  Attach\n     ID       ID  Type              Attach point              Pid  Host\n';
+    s += '=======  =======  ================  ====================  =======  ====================\n';
+    for (const l of r.links) s += `${right(l.id, 7)}  ${right(l.program, 7)}  ${left(l.type, 16)}  ${left(l.attachPoint, 20)}  ${right(l.hostPid ?? '-', 7)}  ${l.host}\n`;
     out(s);
     return 0;
   });
