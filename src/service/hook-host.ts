@@ -6,7 +6,7 @@
 // over its connection (connectHookHost in host-client.ts).
 import { openObject } from '../elf/index.js';
 import { ElfError, ObjectError } from '../elf/index.js';
-import { MapError, type BpfMap } from '../maps/index.js';
+import { MapError, PerfEventArrayMap, RingBufMap, type BpfMap } from '../maps/index.js';
 import { ProgramTypeError } from '../program-types/index.js';
 import { ExecutionContext, loadObject, LoadError, type LoadedObject } from '../runtime/index.js';
 import type { LoadedProgram } from '../runtime/program.js';
@@ -158,8 +158,14 @@ function mapOperation(map: BpfMap, op: 'dump' | 'lookup' | 'update' | 'delete', 
     return b;
   };
   switch (op) {
-    case 'dump':
-      return { entries: [...map.entries()].map(([k, v]) => [toHex(k), toHex(v)]) };
+    case 'dump': {
+      // A stream has no keys: reading it takes the records waiting in it (once; they are gone after).
+      const records: string[] = [];
+      if (map instanceof RingBufMap) map.consume((r) => records.push(toHex(r)));
+      else if (map instanceof PerfEventArrayMap) map.consume((_cpu, r) => records.push(toHex(r)));
+      else return { entries: [...map.entries()].map(([k, v]) => [toHex(k), toHex(v)]) };
+      return { entries: [], records };
+    }
     case 'lookup': {
       const v = map.lookup(need(key, 'key', map.spec.keySize));
       if (v === undefined) throw new ServiceError('not-found', `map ${map.name} has no such key`);

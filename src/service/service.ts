@@ -47,6 +47,8 @@ const samePoint = (a: AttachPoint, b: AttachPoint): boolean => a.type === b.type
  * the object initialises them, wherever the object is loaded.
  */
 const UNCARRIED_MAP_TYPES = new Set([3, 4, 12, 13, 22, 23, 27]);
+/** Perf event arrays and ring buffers: read by taking their records. */
+const STREAM_MAP_TYPES = new Set([4, 27]);
 const carried = (m: MapRecord): boolean => !UNCARRIED_MAP_TYPES.has(m.type);
 
 /** What a program attaches to: its type and, where its section names one, its attach type (connect4 …). */
@@ -264,8 +266,11 @@ export class Service {
       case 'map.dump': {
         const a = parseArgs(clientOps[op], op, raw);
         const m = this.mapOf(a.map);
-        const r = (await this.hostOf(this.object(m.object)).call('host.map', { map: m.id, op: 'dump' })) as { entries: WireEntries };
-        return { map: this.describeMap(m), entries: r.entries };
+        if (STREAM_MAP_TYPES.has(m.type) && c.state.role !== 'admin') {
+          throw new ServiceError('permission', `reading ${mapTypeName(m.type)} map ${m.id} takes its records (they are gone after): that needs the admin role`);
+        }
+        const r = (await this.hostOf(this.object(m.object)).call('host.map', { map: m.id, op: 'dump' })) as { entries: WireEntries; records?: string[] };
+        return { map: this.describeMap(m), entries: r.entries, ...(r.records === undefined ? {} : { records: r.records }) };
       }
       case 'map.lookup': {
         const a = parseArgs(clientOps[op], op, raw);

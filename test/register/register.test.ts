@@ -165,6 +165,14 @@ describe('an application under --import ebpf-ts/register', () => {
       if ((c[2] ?? 0) < 2) await new Promise((r) => setTimeout(r, 100));
     }
     assert.deepEqual(c, [1, 1, 2]);
+    // The events, read from the ring buffer through the service (reading takes them).
+    const read = JSON.parse(await sb.cliOk('map', 'dump', 'monitor/connection_events', '--json')) as { records: string[] };
+    const ops = read.records.map((r) => Buffer.from(r, 'hex').readUInt32LE(0)).sort((a, b) => a - b);
+    assert.deepEqual(ops, [4, 5, 10, 10], 'active and passive established, and both ends closed');
+    for (const r of read.records) assert.equal(Buffer.from(r, 'hex').subarray(4, 8).join('.'), '127.0.0.1');
+    assert.deepEqual((JSON.parse(await sb.cliOk('map', 'dump', 'monitor/connection_events', '--json')) as { records: string[] }).records, [], 'read once');
+    const reader = await sb.client('reader');
+    await assert.rejects(reader.request('map.dump', { map: 'monitor/connection_events' }), /takes its records .* needs the admin role/);
 
     // The app restarts: its pinned program (with a ring buffer, which does not travel) comes back to
     // it, with the counts of the last checkpoint.

@@ -258,7 +258,13 @@ const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 export async function serviceMapDumpCommand(ref: string, options: ServiceCommandOptions, out: Out): Promise<number> {
   return withClient(options, async (c) => {
-    const r = (await c.request('map.dump', { map: mapReference(ref) })) as { map: MapInfo; entries: [string, string][] };
+    const r = (await c.request('map.dump', { map: mapReference(ref) })) as { map: MapInfo; entries: [string, string][]; records?: string[] };
+    if (r.records !== undefined) {
+      if (options.json === true) return json(out, { map: r.map, records: r.records });
+      for (const [i, record] of r.records.entries()) out(`record ${i + 1}: ${spaced(record)}\n`);
+      out(`Read ${r.records.length} record${r.records.length === 1 ? '' : 's'} from ${r.map.typeName} map ${r.map.id} (${r.map.name})\n`);
+      return 0;
+    }
     if (options.json === true) return json(out, { map: r.map, entries: r.entries.map(([key, value]) => ({ key, value, ...(numberOf(value) === undefined ? {} : { valueNumber: numberOf(value) }) })) });
     for (const [k, v] of r.entries) {
       const n = numberOf(v);
