@@ -75,6 +75,21 @@ for (const engine of ['jit', 'interpreter'] as const) {
   });
 }
 
+test('connect_blocklist rejects an address and port, or a whole address, that its hash map names', () => {
+  const { object } = loadExample('connect_blocklist.o');
+  const hook = new SockAddrHook(object.program('connect_blocklist'));
+  const key = (hex: string): Uint8Array => Uint8Array.from(Buffer.from(hex, 'hex'));
+  const blocked = object.map('blocked');
+  blocked.update(key('7f00000109dd0000'), new Uint8Array(8));
+  blocked.update(key('0a09090900000000'), new Uint8Array(8));
+  const to = (address: string, port: number): boolean => hook.run({ family: 4, protocol: 'tcp', address: { address, port } }).proceed;
+  assert.equal(to('127.0.0.1', 2525), false);
+  assert.equal(to('10.9.9.9', 443), false);
+  assert.equal(to('127.0.0.1', 8080), true);
+  assert.equal(u64le(blocked.lookup(key('7f00000109dd0000'))), 1n);
+  assert.equal(u64le(blocked.lookup(key('0a09090900000000'))), 1n);
+});
+
 test('IPv6 destinations reach a connect program in the IPv6 fields, and the hook refuses programs of another type', () => {
   const { object } = loadExample('connect4_policy.o');
   const hook = new SockAddrHook(object.program('connect4_policy'));

@@ -129,6 +129,19 @@ describe('an application under --import ebpf-ts/register', () => {
     assert.equal((await ask('net', { host: '127.0.0.2', port: 80 })).error, 'ECONNREFUSED');
   });
 
+  test('a blocklist in a hash map, filled with ebpf map update while the app runs, blocks what it names', async () => {
+    const id = loadedId(await sb.cliOk('add', 'program', example('connect_blocklist.o'), 'interface=webapp/connect4', 'pinned=all', 'pinpath=blocklist'));
+    assert.equal((await ask('net', { host: '127.0.0.1', port: 8080 })).data, 'hello', 'an empty list blocks nothing');
+    // 127.0.0.1:8080: address and port in network order, two zero bytes.
+    await sb.cliOk('map', 'update', 'blocklist/blocked', 'hex:7f0000011f900000', '0');
+    assert.equal((await ask('net', { host: '127.0.0.1', port: 8080 })).error, 'EPERM');
+    assert.equal((await ask('http', { host: '127.0.0.1', port: 8080 })).error, 'EPERM');
+    assert.match(await sb.cliOk('map', 'lookup', 'blocklist/blocked', 'hex:7f0000011f900000'), /\(2\)$/m, 'two attempts counted');
+    await sb.cliOk('map', 'delete', 'blocklist/blocked', 'hex:7f0000011f900000');
+    assert.equal((await ask('net', { host: '127.0.0.1', port: 8080 })).data, 'hello', 'taken off the list, it connects again');
+    await sb.cliOk('delete', 'program', String(id));
+  });
+
   test('IPv6 connections go to connect6 programs, and a connect4 program cannot attach there', async () => {
     const wrong = await sb.cli(['add', 'program', example('connect4_policy.o'), 'interface=webapp/connect6', 'pinned=none']);
     assert.equal(wrong.code, 1);
