@@ -16,7 +16,7 @@ export interface SockAddrEvent {
   readonly protocol: Transport;
   /** user_ip/user_port: where a connect goes, who an accepted connection is from, what a bind takes. */
   readonly address: SocketEndpoint;
-  /** msg_src_ip/port, where the ABI has them (the local end, when known). */
+  /** msg_src_ip/port, where the ABI has them: the source of the operation (the peer of an accepted connection). */
   readonly source?: SocketEndpoint;
 }
 

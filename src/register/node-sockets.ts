@@ -66,6 +66,12 @@ function osError(code: 'EPERM' | 'EACCES', syscall: string, where: SocketEndpoin
   return e;
 }
 
+/** An address in the family of the operation (an IPv4 peer of an IPv6 socket is v4-mapped). */
+function addressIn(address: string, family: 4 | 6): string {
+  const p = plain(address);
+  return p.family === family ? p.address : family === 6 ? `::ffff:${p.address}` : p.address;
+}
+
 /** A v4-mapped IPv6 address (::ffff:a.b.c.d) is the IPv4 address it maps. */
 function plain(address: string): { address: string; family: 4 | 6 } {
   const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
@@ -82,13 +88,19 @@ interface Decision {
 /** A port Node would accept; anything else goes to Node, which raises its own error for it. */
 const validPort = (port: unknown): port is number => typeof port === 'number' && Number.isInteger(port) && port >= 0 && port <= 65535;
 
-/** Runs every program of a sock_addr hook: all must let the operation proceed; rewrites chain. */
-function decide(kind: 'connect' | 'recv_accept' | 'bind', to: SocketEndpoint, protocol: Transport): Decision {
+/**
+ * Runs every program of a sock_addr hook: all must let the operation proceed; rewrites chain. `to`
+ * is the destination (user_ip/user_port): where a connect goes, the local end of an accepted
+ * connection, the address a bind takes; `from` the source (msg_src), where there is one: the peer
+ * of an accepted connection.
+ */
+function decide(kind: 'connect' | 'recv_accept' | 'bind', to: SocketEndpoint, protocol: Transport, from?: SocketEndpoint): Decision {
   const { address, family } = plain(to.address);
   const hooks = attached.sockAddr[`${kind}${family}` as SockAddrKind];
   let current: SocketEndpoint = { address, port: to.port };
+  const source = from === undefined ? undefined : { address: addressIn(from.address, family), port: from.port };
   for (const hook of hooks) {
-    const r = hook.run({ family, protocol, address: current });
+    const r = hook.run({ family, protocol, address: current, ...(source === undefined ? {} : { source }) });
     if (r.fault !== undefined) socketHookStats.faults++;
     if (!r.proceed) return { allowed: false, by: hook.program.name, address: current };
     current = r.address;
@@ -265,8 +277,9 @@ function install(): void {
   net.Server.prototype.emit = function (this: net.Server, event: string | symbol, ...args: unknown[]): boolean {
     if (event !== 'connection' || (attached.sockops.length === 0 && !hasSockAddr('recv_accept'))) return emit.call(this, event, ...args) as boolean;
     const socket = args[0] as net.Socket;
-    if (hasSockAddr('recv_accept') && socket.remoteAddress !== undefined) {
-      const d = decide('recv_accept', { address: socket.remoteAddress, port: socket.remotePort ?? 0 }, 'tcp');
+    if (hasSockAddr('recv_accept') && socket.remoteAddress !== undefined && socket.localAddress !== undefined) {
+      // ebpf-for-windows' bpf_sock_addr_t names the source (msg_src: the peer) and the destination (user: this end).
+      const d = decide('recv_accept', { address: socket.localAddress, port: socket.localPort ?? 0 }, 'tcp', { address: socket.remoteAddress, port: socket.remotePort ?? 0 });
       if (!d.allowed) {
         socketHookStats.acceptRejected++;
         // Closed before the application sees it, as a connection the OS never handed over.

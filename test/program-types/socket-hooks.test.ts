@@ -90,6 +90,16 @@ test('connect_blocklist rejects an address and port, or a whole address, that it
   assert.equal(u64le(blocked.lookup(key('0a09090900000000'))), 1n);
 });
 
+test('an ebpf-for-windows recv_accept4 program reads the peer from msg_src and this end from user', () => {
+  const { object } = loadExample('accept_efw.o');
+  const hook = new SockAddrHook(object.program('accept_policy'));
+  const local = { address: '127.0.0.1', port: 8080 };
+  const r = hook.run({ family: 4, protocol: 'tcp', address: local, source: { address: '127.0.0.3', port: 40000 } });
+  assert.deepEqual({ proceed: r.proceed, verdict: r.verdict }, { proceed: false, verdict: 'BPF_SOCK_ADDR_VERDICT_REJECT' });
+  assert.equal(hook.run({ family: 4, protocol: 'tcp', address: local, source: { address: '127.0.0.1', port: 40001 } }).proceed, true);
+  assert.deepEqual(counts(object, 'accept_verdicts', 2), [1, 1]);
+});
+
 test('IPv6 destinations reach a connect program in the IPv6 fields, and the hook refuses programs of another type', () => {
   const { object } = loadExample('connect4_policy.o');
   const hook = new SockAddrHook(object.program('connect4_policy'));

@@ -25,7 +25,7 @@ readline.createInterface({ input: process.stdin }).on('line', async (line) => {
   const c = JSON.parse(line);
   try {
     if (c.op === 'net') {
-      const s = net.connect(c.port, c.host);
+      const s = c.from === undefined ? net.connect(c.port, c.host) : net.connect({ port: c.port, host: c.host, localAddress: c.from });
       let data = '';
       s.on('data', (d) => (data += d)).on('end', () => say({ id: c.id, data })).on('error', (e) => failed(c.id, e));
     } else if (c.op === 'http') {
@@ -140,6 +140,16 @@ describe('an application under --import ebpf-ts/register', () => {
     await sb.cliOk('map', 'delete', 'blocklist/blocked', 'hex:7f0000011f900000');
     assert.equal((await ask('net', { host: '127.0.0.1', port: 8080 })).data, 'hello', 'taken off the list, it connects again');
     await sb.cliOk('delete', 'program', String(id));
+  });
+
+  test('an ebpf-for-windows recv_accept4 program closes connections from a peer before the app sees them', async () => {
+    const id = loadedId(await sb.cliOk('add', 'program', example('accept_efw.o'), 'interface=webapp/recv_accept4', 'pinned=none'));
+    const refused = await ask('net', { host: '127.0.0.1', port: 8080, from: '127.0.0.3' });
+    assert.notEqual(refused.data, 'hello', `the app never answered the rejected peer: ${JSON.stringify(refused)}`);
+    assert.equal((await ask('net', { host: '127.0.0.1', port: 8080 })).data, 'hello', 'other peers are served');
+    assert.deepEqual(await counts(await mapOf(id)), [1, 1]);
+    await sb.cliOk('delete', 'program', String(id));
+    assert.equal((await ask('net', { host: '127.0.0.1', port: 8080, from: '127.0.0.3' })).data, 'hello', 'after delete, that peer is served too');
   });
 
   test('IPv6 connections go to connect6 programs, and a connect4 program cannot attach there', async () => {
