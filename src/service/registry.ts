@@ -9,6 +9,8 @@ export interface HostHandle {
   readonly id: number;
   readonly name: string;
   readonly local: boolean;
+  /** The name the host gave (its client name), which `name` numbers. */
+  readonly label: string;
   readonly pid?: number;
   readonly points: readonly AttachPoint[];
   call(op: string, args: unknown): Promise<unknown>;

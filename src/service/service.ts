@@ -120,7 +120,7 @@ export class Service {
     this.log = new Log(join(options.stateDir, 'service.log'), options.foreground === true);
     this.token = ensureToken(options.stateDir);
     this.local = new HookHost();
-    this.localHandle = { id: 0, name: 'ebpfsvc', local: true, pid: process.pid, points: this.local.points, call: (op, args) => this.local.handle(op, args) };
+    this.localHandle = { id: 0, name: 'ebpfsvc', label: 'ebpfsvc', local: true, pid: process.pid, points: this.local.points, call: (op, args) => this.local.handle(op, args) };
     this.hosts.set(0, this.localHandle);
     this.stopped = new Promise((resolve) => (this.markStopped = resolve));
   }
@@ -418,7 +418,7 @@ export class Service {
       if (taken !== undefined) throw new ServiceError('exists', `${path} is already pinned (${taken.kind} ${taken.id}); give another pinpath= or pinned=none`);
     }
     const attach = spec.programs.find((q) => q.name === verdict.program)?.attachTo;
-    const target = this.placement({ type: verdict.type, attach }, a.attachPoint);
+    const target = this.placement({ type: verdict.type, attach }, a.attachPoint, a.host === undefined && a.pid === undefined ? undefined : { name: a.host, pid: a.pid });
     const object: ObjectRecord = {
       id: this.registry.allocate('object'), path: a.path, bytes, section: verdict.section, type: verdict.type, execution: a.execution,
       host: target?.host ?? this.localHandle, programs: [], maps: [],
@@ -456,11 +456,20 @@ export class Service {
     return { ...this.describeProgram(program), verification: verdict.text };
   }
 
-  /** Where a program like `wanted` goes: the named point, else the only point that fits, else nowhere. */
-  private placement(wanted: Wanted, name: string | undefined): { host: HostHandle; point: AttachPoint } | undefined {
+  /**
+   * Where a program like `wanted` goes: the named point; else, with a host (by its name or pid),
+   * that host's one point that fits; else the only point that fits anywhere; else nowhere.
+   */
+  private placement(wanted: Wanted, name: string | undefined, host?: { name?: string; pid?: number }): { host: HostHandle; point: AttachPoint } | undefined {
     if (name !== undefined) return this.findPoint(name, wanted);
-    const all = [...this.hosts.values()].flatMap((host) => host.points.filter((p) => fits(p, wanted)).map((point) => ({ host, point })));
-    return all.length === 1 ? all[0] : undefined;
+    const hosts = [...this.hosts.values()].filter((h) => host === undefined || ((host.name === undefined || h.label === host.name || h.name === host.name) && (host.pid === undefined || h.pid === host.pid)));
+    const all = hosts.flatMap((h) => h.points.filter((p) => fits(p, wanted)).map((point) => ({ host: h, point })));
+    if (host === undefined) return all.length === 1 ? all[0] : undefined;
+    const which = [host.name === undefined ? '' : `host ${host.name}`, host.pid === undefined ? '' : `pid ${host.pid}`].filter((x) => x !== '').join(', ');
+    if (hosts.length === 0) throw new ServiceError('not-found', `no hook host is ${which}; hosts: ${[...this.hosts.values()].map((h) => `${h.name}${h.pid === undefined ? '' : ` (pid ${h.pid})`}`).join(', ')}`);
+    if (all.length === 1) return all[0];
+    if (all.length === 0) throw new ServiceError('not-found', `${which} offers no attach point for ${describeKind(wanted)} programs`);
+    throw new ServiceError('invalid', `${which} offers several points for ${describeKind(wanted)} programs: name one with interface= (${all.map((x) => x.point.name).join(', ')})`);
   }
 
   /** Loads an object into its host: its programs (none for pinned maps that outlived them) and maps. */
@@ -543,9 +552,10 @@ export class Service {
     }
     if (a.attached === false) {
       if (await this.detach(p, true)) done.push(`Detached ${p.id}`);
-    } else if (a.attachPoint !== undefined || a.attached === true) {
+    } else if (a.attachPoint !== undefined || a.host !== undefined || a.pid !== undefined || a.attached === true) {
       const wanted = { type: p.type, attach: p.attach };
-      const target = a.attachPoint !== undefined ? this.findPoint(a.attachPoint, wanted) : p.attachPoint !== undefined ? this.findPoint(p.attachPoint.name, wanted) : this.placement(wanted, undefined);
+      const chosen = a.host === undefined && a.pid === undefined ? undefined : { name: a.host, pid: a.pid };
+      const target = a.attachPoint !== undefined || chosen !== undefined ? this.placement(wanted, a.attachPoint, chosen) : p.attachPoint !== undefined ? this.findPoint(p.attachPoint.name, wanted) : this.placement(wanted, undefined);
       if (target === undefined) throw new ServiceError('invalid', `say which attach point: interface=NAME (see ebpf show attachpoints)`);
       await this.detach(p, false);
       if (object.host !== target.host) await this.move(object, target.host);
@@ -618,8 +628,9 @@ export class Service {
         if (h.points.some((q) => samePoint(p, q))) throw new ServiceError('exists', `attach point ${p.type} ${p.name} is already offered by ${h.name}`);
       }
     }
+    const label = (c.state.client as string | undefined) ?? 'host';
     const host: HostHandle = {
-      id: this.nextHost++, name: `${(c.state.client as string | undefined) ?? 'host'}#${this.nextHost - 1}`, local: false, points, ...(pid === undefined ? {} : { pid }),
+      id: this.nextHost++, name: `${label}#${this.nextHost - 1}`, label, local: false, points, ...(pid === undefined ? {} : { pid }),
       call: (op, args) => c.request(op, args, this.options.hostTimeoutMs ?? 30_000),
     };
     this.hosts.set(host.id, host);

@@ -129,6 +129,19 @@ describe('an application under --import ebpf-ts/register', () => {
     assert.equal((await ask('net', { host: '127.0.0.2', port: 80 })).error, 'ECONNREFUSED');
   });
 
+  test('a program goes to a host named by pid= or host=, at the one point that fits it', async () => {
+    const byPid = loadedId(await sb.cliOk('add', 'program', example('connect4_policy.o'), `pid=${app.pid}`, 'pinned=none'));
+    const byName = loadedId(await sb.cliOk('add', 'program', example('connect6_policy.o'), 'host=webapp', 'pinned=none'));
+    const links = JSON.parse(await sb.cliOk('show', 'links', '--json')) as { program: number; attachPoint: string; hostPid: number }[];
+    assert.deepEqual(links.map((l) => [l.program, l.attachPoint, l.hostPid]).sort(), [[byPid, 'webapp/connect4', app.pid], [byName, 'webapp/connect6', app.pid]].sort());
+    assert.equal((await ask('net', { host: '127.0.0.1', port: 2525 })).error, 'EPERM');
+    const nobody = await sb.cli(['add', 'program', example('connect4_policy.o'), 'host=nosuch']);
+    assert.equal(nobody.code, 1);
+    assert.match(nobody.stderr, /^ebpf: no hook host is host nosuch; hosts: ebpfsvc \(pid \d+\), webapp#\d+ \(pid \d+\)\n$/);
+    await sb.cliOk('delete', 'program', String(byPid));
+    await sb.cliOk('delete', 'program', String(byName));
+  });
+
   test('a blocklist in a hash map, filled with ebpf map update while the app runs, blocks what it names', async () => {
     const id = loadedId(await sb.cliOk('add', 'program', example('connect_blocklist.o'), 'interface=webapp/connect4', 'pinned=all', 'pinpath=blocklist'));
     assert.equal((await ask('net', { host: '127.0.0.1', port: 8080 })).data, 'hello', 'an empty list blocks nothing');

@@ -39,6 +39,11 @@ const mode = (p: ProgramInfo): string => (p.execution === 'jit' ? 'JIT' : 'INTER
 
 // ---- programs ----
 
+/** host=NAME and pid=N: the hook host whose fitting attach point a program goes to. */
+function hostOf(verb: string, a: Record<string, string>): { host?: string; pid?: number } {
+  return { ...(a.host === undefined ? {} : { host: a.host }), ...(a.pid === undefined ? {} : { pid: parseId(verb, a.pid) }) };
+}
+
 const ADD_PARAMETERS = [
   { name: 'filename', required: true },
   { name: 'section' },
@@ -47,6 +52,8 @@ const ADD_PARAMETERS = [
   { name: 'interface' },
   { name: 'pinned', choices: ['none', 'first', 'all'] },
   { name: 'execution', choices: ['jit', 'interpret'] },
+  { name: 'host' },
+  { name: 'pid' },
 ] as const;
 
 export async function addProgramCommand(args: string[], options: ServiceCommandOptions, out: Out): Promise<number> {
@@ -61,6 +68,7 @@ export async function addProgramCommand(args: string[], options: ServiceCommandO
     const r = (await c.request('program.add', {
       object: bytes.toString('base64'), path: a.filename, section: a.section, type: a.type, pinPath: a.pinpath, attachPoint: a.interface,
       pinned: a.pinned as 'none' | 'first' | 'all' | undefined, execution: a.execution as 'jit' | 'interpret' | undefined,
+      ...hostOf('add program', a),
     })) as ProgramInfo & { verification: string };
     if (options.json === true) return json(out, r);
     out(`Loaded with ID ${r.id}\n`);
@@ -83,13 +91,16 @@ export async function deleteProgramCommand(args: string[], options: ServiceComma
 }
 
 export async function setProgramCommand(args: string[], options: ServiceCommandOptions, out: Out): Promise<number> {
-  const a = parseNetshArgs('set program', args, [{ name: 'id', required: true }, { name: 'attached', choices: ['yes', 'no'] }, { name: 'pinpath' }, { name: 'interface' }]);
+  const a = parseNetshArgs('set program', args, [{ name: 'id', required: true }, { name: 'attached', choices: ['yes', 'no'] }, { name: 'pinpath' }, { name: 'interface' }, { name: 'host' }, { name: 'pid' }]);
   const id = parseId('set program', a.id);
-  if (a.attached === undefined && a.pinpath === undefined && a.interface === undefined) throw new UsageError('set program: say what to change: attached=yes|no, pinpath=PATH (or pinpath=none to unpin), interface=NAME');
+  if (a.attached === undefined && a.pinpath === undefined && a.interface === undefined && a.host === undefined && a.pid === undefined) {
+    throw new UsageError('set program: say what to change: attached=yes|no, pinpath=PATH (or pinpath=none to unpin), interface=NAME, host=NAME or pid=N');
+  }
   return withClient(options, async (c) => {
     const r = (await c.request('program.set', {
       id, ...(a.attached === undefined ? {} : { attached: a.attached === 'yes' }),
       ...(a.interface === undefined ? {} : { attachPoint: a.interface }),
+      ...hostOf('set program', a),
       ...(a.pinpath === undefined ? {} : { pinPath: a.pinpath === 'none' || a.pinpath === '""' ? null : a.pinpath }),
     })) as ProgramInfo & { done: string[] };
     if (options.json === true) return json(out, r);
