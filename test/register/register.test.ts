@@ -37,6 +37,9 @@ readline.createInterface({ input: process.stdin }).on('line', async (line) => {
     } else if (c.op === 'listen') {
       const srv = net.createServer();
       srv.on('error', (e) => failed(c.id, e)).listen(c.port, c.host, () => { say({ id: c.id, listening: srv.address().port }); srv.close(); });
+    } else if (c.op === 'udp-connect') {
+      const u = dgram.createSocket('udp4');
+      u.connect(c.port, c.host, (e) => { if (e) failed(c.id, e); else say({ id: c.id, connected: u.remoteAddress().port }); u.close(); });
     } else if (c.op === 'udp-bind') {
       const u = dgram.createSocket('udp4');
       u.on('error', (e) => failed(c.id, e)).bind(c.port, c.host, () => { say({ id: c.id, bound: u.address().port }); u.close(); });
@@ -56,6 +59,7 @@ interface Result {
   cause?: string;
   listening?: number;
   bound?: number;
+  connected?: number;
   secure?: boolean;
 }
 
@@ -163,6 +167,20 @@ describe('an application under --import ebpf-ts/register', () => {
     assert.deepEqual(await counts(await mapOf(id)), [1, 1]);
     await sb.cliOk('delete', 'program', String(id));
     assert.equal((await ask('net', { host: '127.0.0.1', port: 8080, from: '127.0.0.3' })).data, 'hello', 'after delete, that peer is served too');
+  });
+
+  test('an ebpf-for-windows connect4 program polices UDP connects (dgram), and logs to a ring buffer read through the service', async () => {
+    const id = loadedId(await sb.cliOk('add', 'program', example('connect_efw.o'), 'host=webapp', 'pinned=all', 'pinpath=dns'));
+    const dns = await ask('udp-connect', { host: '127.0.0.1', port: 53 });
+    assert.equal(dns.error, 'EPERM');
+    assert.match(dns.message ?? '', /by eBPF program dns_policy/);
+    assert.equal((await ask('udp-connect', { host: '127.0.0.1', port: 5353 })).connected, 5353);
+    assert.equal((await ask('net', { host: '127.0.0.1', port: 53 })).error, 'ECONNREFUSED', 'TCP to port 53 is not the policy\'s business');
+    const log = JSON.parse(await sb.cliOk('map', 'dump', 'dns/connect_log', '--json')) as { records: string[] };
+    // ip4, port, protocol, verdict
+    assert.deepEqual(log.records, ['7f00000100351100', '7f00000114e91101', '7f00000100350601']);
+    await sb.cliOk('delete', 'program', String(id));
+    assert.equal((await ask('udp-connect', { host: '127.0.0.1', port: 53 })).connected, 53);
   });
 
   test('IPv6 connections go to connect6 programs, and a connect4 program cannot attach there', async () => {
