@@ -37,6 +37,9 @@ readline.createInterface({ input: process.stdin }).on('line', async (line) => {
     } else if (c.op === 'listen') {
       const srv = net.createServer();
       srv.on('error', (e) => failed(c.id, e)).listen(c.port, c.host, () => { say({ id: c.id, listening: srv.address().port }); srv.close(); });
+    } else if (c.op === 'http-listen') {
+      const srv = http.createServer();
+      srv.on('error', (e) => failed(c.id, e)).listen(c.port, c.host, () => { say({ id: c.id, listening: srv.address().port }); srv.close(); });
     } else if (c.op === 'udp-connect') {
       const u = dgram.createSocket('udp4');
       u.connect(c.port, c.host, (e) => { if (e) failed(c.id, e); else say({ id: c.id, connected: u.remoteAddress().port }); u.close(); });
@@ -202,9 +205,10 @@ describe('an application under --import ebpf-ts/register', () => {
     const denied = await ask('listen', { host: '127.0.0.1', port: 80 });
     assert.equal(denied.error, 'EACCES');
     assert.match(denied.message ?? '', /^listen EACCES: permission denied 127\.0\.0\.1:80 \(by eBPF program limit_binds\)$/);
+    assert.equal((await ask('http-listen', { host: '127.0.0.1', port: 80 })).error, 'EACCES', 'an HTTP server is denied the same way');
     assert.ok(((await ask('listen', { host: '127.0.0.1', port: 0 })).listening ?? 0) > 0, 'other ports listen');
     assert.equal((await ask('udp-bind', { host: '127.0.0.1', port: 80 })).bound, 80, 'UDP port 80 is not the program\'s business');
-    assert.deepEqual(await counts(await mapOf(id, 'denied')), [1]);
+    assert.deepEqual(await counts(await mapOf(id, 'denied')), [2]);
     await sb.cliOk('delete', 'program', String(id));
     assert.equal((await ask('listen', { host: '127.0.0.1', port: 80 })).listening, 80, 'after delete, port 80 listens (as root)');
   });
