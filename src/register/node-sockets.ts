@@ -26,9 +26,6 @@ const attached = {
   sockops: [] as SockOpsHook[],
 };
 
-/** Counts of decisions, for tests and `--verbose` output. */
-export const socketHookStats = { connectRejected: 0, connectRewritten: 0, acceptRejected: 0, bindDenied: 0, faults: 0 };
-
 function link<T>(list: T[], hook: T): HostLink {
   list.push(hook);
   return {
@@ -101,7 +98,6 @@ function decide(kind: 'connect' | 'recv_accept' | 'bind', to: SocketEndpoint, pr
   const source = from === undefined ? undefined : { address: addressIn(from.address, family), port: from.port };
   for (const hook of hooks) {
     const r = hook.run({ family, protocol, address: current, ...(source === undefined ? {} : { source }) });
-    if (r.fault !== undefined) socketHookStats.faults++;
     if (!r.proceed) return { allowed: false, by: hook.program.name, address: current };
     current = r.address;
   }
@@ -116,7 +112,6 @@ function hasSockAddr(kind: 'connect' | 'recv_accept' | 'bind'): boolean {
 function bindDenied(to: SocketEndpoint, protocol: Transport): string | undefined {
   for (const hook of attached.bind) {
     const r = hook.run({ operation: 'bind', protocol, address: { ...to, address: plain(to.address).address }, pid: process.pid });
-    if (r.fault !== undefined) socketHookStats.faults++;
     if (!r.permit) return hook.program.name;
   }
   return undefined;
@@ -126,13 +121,11 @@ function bindDenied(to: SocketEndpoint, protocol: Transport): string | undefined
 function decideBind(syscall: string, to: SocketEndpoint, protocol: Transport): { error?: Error; to: SocketEndpoint } {
   const denied = bindDenied(to, protocol);
   if (denied !== undefined) {
-    socketHookStats.bindDenied++;
     return { error: osError('EACCES', syscall, to, denied), to };
   }
   if (!hasSockAddr('bind')) return { to };
   const d = decide('bind', to, protocol);
   if (!d.allowed) {
-    socketHookStats.bindDenied++;
     return { error: osError('EACCES', syscall, to, d.by ?? '?'), to };
   }
   return { to: d.address };
@@ -166,7 +159,7 @@ function sockops(event: 'active_established' | 'passive_established' | 'closed',
   const local = plain(t.localAddress);
   const family = remote.family === 4 && local.family === 4 ? 4 : 6;
   const flow = { event, family, protocol: 'tcp', local: { address: local.address, port: t.localPort ?? 0 }, remote: { address: remote.address, port: t.remotePort ?? 0 } } as const;
-  for (const hook of attached.sockops) if (hook.run(flow).fault !== undefined) socketHookStats.faults++;
+  for (const hook of attached.sockops) hook.run(flow);
 }
 
 /** Reports a socket's establishment now and its close later, to sockops programs. */
@@ -219,12 +212,10 @@ function install(): void {
     if (net.isIP(host) !== 0) {
       const d = decide('connect', { address: host, port }, 'tcp');
       if (!d.allowed) {
-        socketHookStats.connectRejected++;
         const error = osError('EPERM', 'connect', { address: host, port }, d.by ?? '?');
         process.nextTick(() => this.destroy(error));
         return this;
       }
-      if (d.address.address !== plain(host).address || d.address.port !== port) socketHookStats.connectRewritten++;
       return connect.call(this, { ...tcp, host: d.address.address, port: d.address.port }, cb) as net.Socket;
     }
     // A host name: decided on the addresses it resolves to, in the lookup Node makes anyway.
@@ -233,7 +224,6 @@ function install(): void {
     const decided = (address: string): { address: string; error?: Error } => {
       const d = decide('connect', { address, port }, 'tcp');
       if (!d.allowed) return { address, error: osError('EPERM', 'connect', { address, port }, d.by ?? '?') };
-      if (d.address.address !== plain(address).address) socketHookStats.connectRewritten++;
       return { address: d.address.address };
     };
     const policed: Lookup = (hostname, opts, callback) => {
@@ -243,14 +233,12 @@ function install(): void {
           const results = address.map((a) => ({ ...decided(a.address), family: a.family }));
           const kept = results.filter((r) => r.error === undefined).map((r) => ({ address: r.address, family: net.isIPv6(r.address) ? 6 : 4 }));
           if (kept.length === 0) {
-            socketHookStats.connectRejected++;
             return callback(results[0]?.error ?? osError('EPERM', 'connect', { address: hostname, port }, '?'), []);
           }
           return callback(null, kept);
         }
         const r = decided(address);
         if (r.error !== undefined) {
-          socketHookStats.connectRejected++;
           return callback(r.error, address, family);
         }
         return callback(null, r.address, net.isIPv6(r.address) ? 6 : 4);
@@ -281,7 +269,6 @@ function install(): void {
       // ebpf-for-windows' bpf_sock_addr_t names the source (msg_src: the peer) and the destination (user: this end).
       const d = decide('recv_accept', { address: socket.localAddress, port: socket.localPort ?? 0 }, 'tcp', { address: socket.remoteAddress, port: socket.remotePort ?? 0 });
       if (!d.allowed) {
-        socketHookStats.acceptRejected++;
         // Closed before the application sees it, as a connection the OS never handed over.
         socket.destroy();
         return false;
@@ -315,7 +302,6 @@ function install(): void {
     }
     const d = decide('connect', { address, port }, 'udp');
     if (!d.allowed) {
-      socketHookStats.connectRejected++;
       const error = osError('EPERM', 'connect', { address, port }, d.by ?? '?');
       // As dgram reports a failed connect: to the callback when there is one, else as 'error'.
       process.nextTick(() => (cb !== undefined ? (cb as (e: Error) => void)(error) : this.emit('error', error)));
