@@ -51,10 +51,10 @@ export function socketAttachPoints(host: string): AttachPointProvider[] {
 
 // ---- decisions ----
 
-/** An error as the OS gives it (code, errno, syscall, address, port), naming the program. */
-function osError(code: 'EPERM' | 'EACCES', syscall: string, where: SocketEndpoint, program: string): NodeJS.ErrnoException & { address: string; port: number } {
+/** An error as the OS gives it (code, errno, syscall, address, port), saying who refused ("by eBPF program X"). */
+function osError(code: 'EPERM' | 'EACCES', syscall: string, where: SocketEndpoint, by: string): NodeJS.ErrnoException & { address: string; port: number } {
   const text = code === 'EACCES' ? 'permission denied' : 'operation not permitted';
-  const e = new Error(`${syscall} ${code}: ${text} ${where.address}:${where.port} (by eBPF program ${program})`) as NodeJS.ErrnoException & { address: string; port: number };
+  const e = new Error(`${syscall} ${code}: ${text} ${where.address}:${where.port} (${by})`) as NodeJS.ErrnoException & { address: string; port: number };
   e.code = code;
   e.errno = -(os.constants.errno[code] ?? 1);
   e.syscall = syscall;
@@ -78,9 +78,13 @@ function plain(address: string): { address: string; family: 4 | 6 } {
 
 interface Decision {
   readonly allowed: boolean;
+  /** Who refused, as the error says it. */
   readonly by?: string;
   readonly address: SocketEndpoint;
 }
+
+/** A hook that cannot judge an operation (an address it cannot read, say) refuses it: policies fail closed. */
+const hookFailed = (e: unknown): string => `the eBPF hook could not judge it: ${e instanceof Error ? e.message : String(e)}`;
 
 /** A port Node would accept; anything else goes to Node, which raises its own error for it. */
 const validPort = (port: unknown): port is number => typeof port === 'number' && Number.isInteger(port) && port >= 0 && port <= 65535;
@@ -92,16 +96,20 @@ const validPort = (port: unknown): port is number => typeof port === 'number' &&
  * of an accepted connection.
  */
 function decide(kind: 'connect' | 'recv_accept' | 'bind', to: SocketEndpoint, protocol: Transport, from?: SocketEndpoint): Decision {
-  const { address, family } = plain(to.address);
-  const hooks = attached.sockAddr[`${kind}${family}` as SockAddrKind];
-  let current: SocketEndpoint = { address, port: to.port };
-  const source = from === undefined ? undefined : { address: addressIn(from.address, family), port: from.port };
-  for (const hook of hooks) {
-    const r = hook.run({ family, protocol, address: current, ...(source === undefined ? {} : { source }) });
-    if (!r.proceed) return { allowed: false, by: hook.program.name, address: current };
-    current = r.address;
+  try {
+    const { address, family } = plain(to.address);
+    const hooks = attached.sockAddr[`${kind}${family}` as SockAddrKind];
+    let current: SocketEndpoint = { address, port: to.port };
+    const source = from === undefined ? undefined : { address: addressIn(from.address, family), port: from.port };
+    for (const hook of hooks) {
+      const r = hook.run({ family, protocol, address: current, ...(source === undefined ? {} : { source }) });
+      if (!r.proceed) return { allowed: false, by: `by eBPF program ${hook.program.name}`, address: current };
+      current = r.address;
+    }
+    return { allowed: true, address: current };
+  } catch (e) {
+    return { allowed: false, by: hookFailed(e), address: to };
   }
-  return { allowed: true, address: current };
 }
 
 function hasSockAddr(kind: 'connect' | 'recv_accept' | 'bind'): boolean {
@@ -110,11 +118,15 @@ function hasSockAddr(kind: 'connect' | 'recv_accept' | 'bind'): boolean {
 
 /** ebpf-for-windows bind programs: any deny denies. */
 function bindDenied(to: SocketEndpoint, protocol: Transport): string | undefined {
-  for (const hook of attached.bind) {
-    const r = hook.run({ operation: 'bind', protocol, address: { ...to, address: plain(to.address).address }, pid: process.pid });
-    if (!r.permit) return hook.program.name;
+  try {
+    for (const hook of attached.bind) {
+      const r = hook.run({ operation: 'bind', protocol, address: { ...to, address: plain(to.address).address }, pid: process.pid });
+      if (!r.permit) return `by eBPF program ${hook.program.name}`;
+    }
+    return undefined;
+  } catch (e) {
+    return hookFailed(e);
   }
-  return undefined;
 }
 
 /** Bind and listen decisions, both ABIs: undefined to go ahead (at `to`, maybe rewritten), else the error. */
@@ -126,7 +138,7 @@ function decideBind(syscall: string, to: SocketEndpoint, protocol: Transport): {
   if (!hasSockAddr('bind')) return { to };
   const d = decide('bind', to, protocol);
   if (!d.allowed) {
-    return { error: osError('EACCES', syscall, to, d.by ?? '?'), to };
+    return { error: osError('EACCES', syscall, to, d.by ?? 'by eBPF'), to };
   }
   return { to: d.address };
 }
@@ -159,7 +171,11 @@ function sockops(event: 'active_established' | 'passive_established' | 'closed',
   const local = plain(t.localAddress);
   const family = remote.family === 4 && local.family === 4 ? 4 : 6;
   const flow = { event, family, protocol: 'tcp', local: { address: local.address, port: t.localPort ?? 0 }, remote: { address: remote.address, port: t.remotePort ?? 0 } } as const;
-  for (const hook of attached.sockops) hook.run(flow);
+  try {
+    for (const hook of attached.sockops) hook.run(flow);
+  } catch {
+    // An event the hook cannot describe is not reported; the connection is not the hook's to stop.
+  }
 }
 
 /** Reports a socket's establishment now and its close later, to sockops programs. */
@@ -212,7 +228,7 @@ function install(): void {
     if (net.isIP(host) !== 0) {
       const d = decide('connect', { address: host, port }, 'tcp');
       if (!d.allowed) {
-        const error = osError('EPERM', 'connect', { address: host, port }, d.by ?? '?');
+        const error = osError('EPERM', 'connect', { address: host, port }, d.by ?? 'by eBPF');
         process.nextTick(() => this.destroy(error));
         return this;
       }
@@ -223,7 +239,7 @@ function install(): void {
     const lookup = tcp.lookup ?? (dns.lookup as unknown as Lookup);
     const decided = (address: string): { address: string; error?: Error } => {
       const d = decide('connect', { address, port }, 'tcp');
-      if (!d.allowed) return { address, error: osError('EPERM', 'connect', { address, port }, d.by ?? '?') };
+      if (!d.allowed) return { address, error: osError('EPERM', 'connect', { address, port }, d.by ?? 'by eBPF') };
       return { address: d.address.address };
     };
     const policed: Lookup = (hostname, opts, callback) => {
@@ -233,7 +249,7 @@ function install(): void {
           const results = address.map((a) => ({ ...decided(a.address), family: a.family }));
           const kept = results.filter((r) => r.error === undefined).map((r) => ({ address: r.address, family: net.isIPv6(r.address) ? 6 : 4 }));
           if (kept.length === 0) {
-            return callback(results[0]?.error ?? osError('EPERM', 'connect', { address: hostname, port }, '?'), []);
+            return callback(results[0]?.error ?? osError('EPERM', 'connect', { address: hostname, port }, 'by eBPF'), []);
           }
           return callback(null, kept);
         }
@@ -302,7 +318,7 @@ function install(): void {
     }
     const d = decide('connect', { address, port }, 'udp');
     if (!d.allowed) {
-      const error = osError('EPERM', 'connect', { address, port }, d.by ?? '?');
+      const error = osError('EPERM', 'connect', { address, port }, d.by ?? 'by eBPF');
       // As dgram reports a failed connect: to the callback when there is one, else as 'error'.
       process.nextTick(() => (cb !== undefined ? (cb as (e: Error) => void)(error) : this.emit('error', error)));
       return;
