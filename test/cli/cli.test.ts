@@ -1,7 +1,7 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CONFORMANCE_TESTS, REPO_ROOT, missingShared } from '../support/shared.js';
@@ -11,6 +11,8 @@ import { assembleBytes } from '../../src/isa/index.js';
 const EBPF = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
 const ebpf = (...args: string[]) => spawnSync(process.execPath, [EBPF, ...args], { encoding: 'utf8', cwd: REPO_ROOT });
 const work = mkdtempSync(join(tmpdir(), 'ebpf-cli-'));
+// Removed when the file's tests end, failed or not.
+after(() => rmSync(work, { recursive: true, force: true }));
 
 test('ebpf conformance runs the suite and ends with the N passed, M failed line', (t) => {
   const skip = missingShared(CONFORMANCE_TESTS);

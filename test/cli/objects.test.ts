@@ -1,7 +1,7 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../support/shared.js';
@@ -10,6 +10,8 @@ import { packet } from '../support/objects.js';
 const EBPF = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
 const ebpf = (...args: string[]) => spawnSync(process.execPath, [EBPF, ...args], { encoding: 'utf8', cwd: REPO_ROOT });
 const work = mkdtempSync(join(tmpdir(), 'ebpf-objects-'));
+// Removed when the file's tests end, failed or not.
+after(() => rmSync(work, { recursive: true, force: true }));
 const packetFile = (name: string): string => {
   const path = join(work, `${name}.bin`);
   writeFileSync(path, packet(name));
