@@ -13,7 +13,7 @@ import { EFW_BIND_ACTIONS, EFW_BIND_MD, EFW_BIND_OPERATIONS } from '../abi/index
 import type { Abi } from '../elf/spec.js';
 import type { LoadedProgram } from '../runtime/program.js';
 import type { LinearMemory } from '../vm/memory.js';
-import { addressFamily, addressOf, checkPort, HookContext, IPPROTO, type SocketEndpoint, type Transport } from './socket-context.js';
+import { addressFamily, addressOf, checkPort, familyOf, HookContext, IPPROTO, type SocketEndpoint, type Transport } from './socket-context.js';
 import { ProgramTypeError, type ProgramType } from './types.js';
 
 /** Longest application id the hook passes (bytes); a longer one is cut. */
@@ -82,7 +82,7 @@ export class BindHook {
     bytes.set(appId, this.appId);
     setAppId(view, at, this.appId, appId.length);
     view.setBigUint64(at + AT.processId, BigInt(event.pid), true);
-    const family = event.address.address.includes(':') ? 6 : 4;
+    const family = familyOf(event.address.address);
     // A SOCKADDR as Windows lays it out: family (host order), port (network order), then the
     // address (IPv4 at 4; IPv6 after the 4-byte flow info, cut at the field's 16 bytes).
     view.setUint16(at + AT.socketAddress, addressFamily('efw', family), true);

@@ -202,11 +202,6 @@ export class FrameDecoder {
     this.buffered = rest.length;
     return all.subarray(0, n);
   }
-
-  /** Bytes of an incomplete frame still waiting for the rest. */
-  get pending(): number {
-    return this.buffered + (this.needed === undefined ? 0 : 4);
-  }
 }
 
 export const toHex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');

@@ -12,7 +12,7 @@ import { ensureToken, tokenMatches } from './credential.js';
 import { HookHost, asServiceError } from './hook-host.js';
 import { endpointFolderProblem } from './endpoint.js';
 import { Log } from './log.js';
-import { clientOps, parseArgs, PROTOCOL_VERSION, ServiceError, toHex, type AttachPoint, type ClientOp, type ClientParsed, type WireEntries, type LinkInfo, type MapInfo, type ProgramInfo } from './protocol.js';
+import { clientOps, parseArgs, PROTOCOL_VERSION, ServiceError, type AttachPoint, type ClientOp, type ClientParsed, type WireEntries, type LinkInfo, type MapInfo, type ProgramInfo } from './protocol.js';
 import { Registry, type HostHandle, type MapRecord, type ObjectRecord, type PinRecord, type ProgramRecord } from './registry.js';
 import { loadState, readObjectFile, saveObjectFile, saveState, type SavedObject, type SavedState } from './state-file.js';
 import { verifyInProcess, type VerifierLimits } from './verifier-process.js';
@@ -829,4 +829,3 @@ export class Service {
   }
 }
 
-export { toHex };
