@@ -101,7 +101,24 @@ export const EFW_SOCK_ADDR_HELPERS: readonly HelperDef[] = Object.freeze([
     name: 'sock_addr_set_redirect_context',
     proto: 'int bpf_sock_addr_set_redirect_context(bpf_sock_addr_t *ctx, void *data, uint32_t data_size)',
   },
+  {
+    id: EFW_EXT_HELPER_FN_BASE + 3,
+    name: 'sock_addr_get_network_context',
+    proto: 'int bpf_sock_addr_get_network_context(bpf_sock_addr_t *ctx, void *data, uint32_t data_size)',
+  },
 ]);
+
+/** Helpers of the sock_ops program type (bpf_sock_ops_get_flow_id: the WFP flow id of the connection). */
+export const EFW_SOCK_OPS_HELPERS: readonly HelperDef[] = Object.freeze([
+  { id: EFW_EXT_HELPER_FN_BASE + 1, name: 'sock_ops_get_flow_id', proto: 'uint64_t bpf_sock_ops_get_flow_id(bpf_sock_ops_t *ctx)' },
+]);
+
+/** A program type's own helpers (ids above EFW_EXT_HELPER_FN_BASE), by ebpf-ts program type name. */
+export const EFW_PROGRAM_TYPE_HELPERS: Readonly<Record<string, readonly HelperDef[]>> = Object.freeze({
+  xdp: EFW_XDP_HELPERS,
+  cgroup_sock_addr: EFW_SOCK_ADDR_HELPERS,
+  sock_ops: EFW_SOCK_OPS_HELPERS,
+});
 
 /**
  * EfW global helper id -> Linux helper id with the same semantics and calling

@@ -6,6 +6,7 @@ import {
   EFW_EXT_HELPER_FN_BASE,
   EFW_HELPERS,
   EFW_SOCK_ADDR_HELPERS,
+  EFW_SOCK_OPS_HELPERS,
   EFW_TO_LINUX_EXT_HELPER,
   EFW_TO_LINUX_HELPER,
   EFW_TO_LINUX_MAP_TYPE,
@@ -33,6 +34,7 @@ const EFW_EXT_BY_TYPE: Readonly<Record<string, ReadonlyMap<number, HelperDef>>> 
   XDP: byId(EFW_XDP_HELPERS),
   XDP_TEST: byId(EFW_XDP_HELPERS),
   CGROUP_SOCK_ADDR: byId(EFW_SOCK_ADDR_HELPERS),
+  SOCK_OPS: byId(EFW_SOCK_OPS_HELPERS),
 };
 
 /** The Linux helper with this id, if any. */

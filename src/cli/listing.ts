@@ -1,12 +1,12 @@
 // A program's disassembly as people read it: C source lines (from BTF line info) above the
 // instructions they produced, maps and helpers by name, subprograms labelled.
-import { BUILTIN_HELPERS, EFW_HELPERS, EFW_SOCK_ADDR_HELPERS, EFW_XDP_HELPERS, LINUX_HELPERS, type HelperDef } from '../abi/index.js';
+import { BUILTIN_HELPERS, EFW_HELPERS, EFW_PROGRAM_TYPE_HELPERS, LINUX_HELPERS, type HelperDef } from '../abi/index.js';
 import type { ProgramSpec, ObjectSpec } from '../elf/index.js';
 import { disassemble, formatInstruction, type Syntax } from '../isa/index.js';
 
 function helperNames(spec: ObjectSpec, program: ProgramSpec): (id: number) => string | undefined {
   const list: HelperDef[] = spec.abi === 'efw'
-    ? [...EFW_HELPERS, ...(program.type === 'xdp' ? EFW_XDP_HELPERS : program.type === 'cgroup_sock_addr' ? EFW_SOCK_ADDR_HELPERS : [])]
+    ? [...EFW_HELPERS, ...(EFW_PROGRAM_TYPE_HELPERS[program.type] ?? [])]
     : [...LINUX_HELPERS];
   // Built-in C functions (memset…) keep their C names.
   const byId = new Map([...list.map((h): [number, string] => [h.id, `bpf_${h.name}`]), ...BUILTIN_HELPERS.map((h): [number, string] => [h.id, h.name])]);

@@ -9,6 +9,8 @@ interface SectionRule {
   readonly attach?: string;
   /** Only ebpf-for-windows uses this name. */
   readonly efwOnly?: boolean;
+  /** Any name that starts with the prefix matches (ebpf-for-windows' rule: `bind_2` is a bind program). */
+  readonly anySuffix?: boolean;
 }
 
 const RULES: readonly SectionRule[] = [
@@ -50,6 +52,7 @@ const RULES: readonly SectionRule[] = [
   { prefix: 'cgroup/getpeername', type: 'cgroup_sock_addr', target: true },
   { prefix: 'cgroup/getsockname', type: 'cgroup_sock_addr', target: true },
   { prefix: 'cgroup/recv_accept', type: 'cgroup_sock_addr', target: true, efwOnly: true },
+  { prefix: 'cgroup/listen', type: 'cgroup_sock_addr', target: true, efwOnly: true },
   { prefix: 'cgroup/dev', type: 'cgroup_device' },
   { prefix: 'cgroup/sysctl', type: 'cgroup_sysctl' },
   { prefix: 'cgroup/getsockopt', type: 'cgroup_sockopt' },
@@ -63,8 +66,8 @@ const RULES: readonly SectionRule[] = [
   { prefix: 'syscall', type: 'syscall' },
   { prefix: 'netfilter', type: 'netfilter' },
   { prefix: 'struct_ops', type: 'struct_ops', target: true },
-  { prefix: 'bind', type: 'bind', efwOnly: true },
-  { prefix: 'sample_ext', type: 'sample', efwOnly: true },
+  { prefix: 'bind', type: 'bind', efwOnly: true, anySuffix: true },
+  { prefix: 'sample_ext', type: 'sample', efwOnly: true, anySuffix: true },
 ];
 
 export interface SectionProgramType {
@@ -78,7 +81,7 @@ function matches(rule: SectionRule, section: string): boolean {
   if (!section.startsWith(rule.prefix)) return false;
   // `xdp` must not swallow `xdp_test`: a prefix without a slash matches the whole name, the name
   // followed by '/' or '.', or (for rules whose suffix is the target, like cgroup/connect4) any suffix.
-  return rule.prefix.endsWith('/') || /^[/.]/.test(section.slice(rule.prefix.length)) || rule.target === true;
+  return rule.prefix.endsWith('/') || /^[/.]/.test(section.slice(rule.prefix.length)) || rule.target === true || rule.anySuffix === true;
 }
 
 /** The program type a section name declares ('unspec' when no convention matches). */

@@ -23,6 +23,17 @@ export interface HelperHost {
   readonly pidTgid: bigint;
   /** A value-sized buffer reserved for `map` when it was loaded (lookup-and-delete copies there). */
   scratchFor(map: BpfMap): number | undefined;
+  /**
+   * The socket the event being run is about, set by a socket hook before each run: its cookie
+   * (bpf_get_socket_cookie, and ebpf-for-windows' bpf_sock_ops_get_flow_id) and the id of its
+   * owning process (pid << 32 | pid, for the sock_addr helper that asks). 0 outside socket hooks.
+   */
+  readonly socket: SocketOfEvent;
+}
+
+export interface SocketOfEvent {
+  cookie: bigint;
+  pidTgid: bigint;
 }
 
 /** Monotonic nanoseconds, wherever this runs (Node or a browser). */

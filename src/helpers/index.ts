@@ -1,5 +1,5 @@
 // Helper registries per ABI: the same implementations under Linux's ids or ebpf-for-windows' ids.
-import { BUILTIN_HELPERS, EFW_HELPERS, EFW_SOCK_ADDR_HELPERS, EFW_XDP_HELPERS, LINUX_HELPERS, type HelperDef } from '../abi/index.js';
+import { BUILTIN_HELPERS, EFW_HELPERS, EFW_PROGRAM_TYPE_HELPERS, LINUX_HELPERS } from '../abi/index.js';
 import type { Abi } from '../elf/spec.js';
 import { HelperRegistry } from '../vm/helpers.js';
 import { BUILTIN_IMPLEMENTATIONS } from './builtin-helpers.js';
@@ -13,11 +13,6 @@ import { MAP_HELPERS } from './map-helpers.js';
 export * from './host.js';
 export * from './implementation.js';
 export { formatPrintf } from './format.js';
-
-const EFW_TYPE_HELPERS: Readonly<Record<string, readonly HelperDef[]>> = {
-  xdp: EFW_XDP_HELPERS,
-  cgroup_sock_addr: EFW_SOCK_ADDR_HELPERS,
-};
 
 /** Every helper ebpf-ts implements, by name. */
 export const HELPER_IMPLEMENTATIONS: readonly HelperImplementation[] = [
@@ -36,7 +31,7 @@ export function buildHelperRegistry(host: HelperHost, abi: Abi, programType: str
   for (const impl of [...HELPER_IMPLEMENTATIONS, ...extra]) byName.set(impl.name, impl);
   const registry = new HelperRegistry();
   // ebpf-for-windows numbers a program type's own helpers above EFW_EXT_HELPER_FN_BASE, per type.
-  const table = abi === 'efw' ? [...EFW_HELPERS, ...(EFW_TYPE_HELPERS[programType] ?? [])] : LINUX_HELPERS;
+  const table = abi === 'efw' ? [...EFW_HELPERS, ...(EFW_PROGRAM_TYPE_HELPERS[programType] ?? [])] : LINUX_HELPERS;
   for (const { id, name } of table) {
     const impl = byName.get(name);
     if (impl === undefined) continue;

@@ -19,6 +19,19 @@ function printk(host: HelperHost, a: HelperArguments, format: string, first: num
   return text.length;
 }
 
+/** How many arguments an ebpf-for-windows trace_printk format takes, or -1 when it is one that helper refuses. */
+function efwPrintkConversions(format: string): number {
+  let count = 0;
+  for (let i = 0; i < format.length; i++) {
+    if (format[i] !== '%') continue;
+    const m = /^(%|l{0,2}[diux])/.exec(format.slice(i + 1));
+    if (m === null) return -1;
+    if (m[1] !== '%') count++;
+    i += m[1].length;
+  }
+  return count;
+}
+
 /** One's complement sum of 32-bit words, folded to 32 bits as the kernel's csum_partial keeps it. */
 function addWords(sum: number, bytes: Uint8Array, negate: boolean): number {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -48,10 +61,15 @@ export const KERNEL_HELPERS: readonly HelperImplementation[] = [
     make: (h) => (a) => printk(h, a, readCString(h.memory, a.u32(1), a.u32(2), 'bpf_trace_printk format'), 3, 3),
   },
   ...[2, 3, 4, 5].map((n): HelperImplementation => ({
-    // ebpf-for-windows splits trace_printk by argument count.
+    // ebpf-for-windows splits trace_printk by argument count, and its verifier does not read the
+    // format: the helper answers -1, printing nothing, unless the format's conversions are ones
+    // it knows (%d %i %u %x, with l or ll; %%) and as many as the arguments it passes.
     name: `trace_printk${n}`,
     prototype: { ret: 'integer', args: ['ptr_to_mem', 'const_size', ...Array<string>(n - 2).fill('anything')] },
-    make: (h) => (a) => printk(h, a, readCString(h.memory, a.u32(1), a.u32(2), 'bpf_trace_printk format'), 3, n - 2),
+    make: (h) => (a) => {
+      const format = readCString(h.memory, a.u32(1), a.u32(2), 'bpf_trace_printk format');
+      return efwPrintkConversions(format) === n - 2 ? printk(h, a, format, 3, n - 2) : -1;
+    },
   })),
   {
     name: 'snprintf',

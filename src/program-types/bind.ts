@@ -3,7 +3,9 @@
 // protocol and the application's id, and answers
 //   BIND_PERMIT_SOFT (0) / BIND_PERMIT_HARD (3): the bind goes ahead;
 //   BIND_DENY (1): it fails (the application sees EACCES);
-//   BIND_REDIRECT (2): it goes ahead (bind_md_t gives the program no field to redirect with).
+//   BIND_REDIRECT (2): it goes ahead (bind_md_t gives the program no field to redirect with);
+//   any other value denies it, as ebpf-for-windows' bind hook does (its verifier, like ours for
+//   this ABI, does not check the value). Stores to the context change nothing.
 // A program that faults denies the bind (fail closed). Linux has no such type: its bind hooks are
 // sock_addr programs (cgroup/bind4|6, sock-addr.ts).
 //
@@ -93,9 +95,10 @@ export class BindHook {
     bytes[at + AT.socketAddressLength] = family === 4 ? 16 : 28;
     view.setUint32(at + AT.operation, OPERATION[event.operation], true);
     bytes[at + AT.protocol] = IPPROTO[event.protocol];
-    const { value, fault } = this.context.run();
+    const { value, fault } = this.context.run({ pid: event.pid });
     if (fault !== undefined) return { permit: false, returnValue: value, verdict: `fault: ${fault.message}`, fault };
-    return { permit: value !== BigInt(EFW_BIND_ACTIONS.BIND_DENY), returnValue: value, verdict: bindReturnName(value) ?? `${value}` };
+    const name = bindReturnName(value);
+    return { permit: name !== undefined && value !== BigInt(EFW_BIND_ACTIONS.BIND_DENY), returnValue: value, verdict: name ?? `${value} (denies)` };
   }
 }
 

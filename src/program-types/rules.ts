@@ -8,9 +8,10 @@
 // runs allocate at least that much context, so a verified program never reads outside its memory.
 import {
   BUILTIN_HELPERS, EFW_BIND_MD, EFW_BPF_SOCK_ADDR, EFW_BPF_SOCK_OPS, EFW_HELPERS, EFW_SAMPLE_CONTEXT, EFW_SOCK_ADDR_HELPERS,
-  EFW_XDP_HELPERS, EFW_XDP_MD, LINUX_BPF_SOCK_ADDR, LINUX_HELPER_IDS, LINUX_XDP_MD, efwHelperToLinux,
+  EFW_SOCK_OPS_HELPERS, EFW_XDP_HELPERS, type ContextLayout, EFW_XDP_MD, LINUX_BPF_SOCK_ADDR, LINUX_HELPER_IDS, LINUX_XDP_MD, efwHelperToLinux,
 } from '../abi/index.js';
 import type { Abi } from '../elf/spec.js';
+import { EFW_ONLY_HELPERS } from '../helpers/efw-helpers.js';
 import type { HelperRule, ProgramTypeRules } from '../verifier/index.js';
 import { LINUX_SCHED_CLS, LINUX_SOCKET_FILTER, PORTABLE_HELPERS, SKB_HELPERS, XDP_HELPERS, contextOf, rule } from './base-rules.js';
 
@@ -159,40 +160,50 @@ const LINUX_RULES: Readonly<Record<string, ProgramTypeRules>> = {
   sock_ops: linux('sock_ops', { size: 192, fields: [{ offset: 0, size: 4, kind: 'scalar', readOnly: true }, { offset: 4, size: 16, kind: 'scalar', readOnly: false }, { offset: 20, size: 172, kind: 'scalar', readOnly: true }] }, SOCKET_HELPERS),
 };
 
-/** ebpf-for-windows helpers under its own ids, with the prototypes of their Linux twins. */
+/**
+ * ebpf-for-windows helpers under its own ids: those with a Linux twin take its prototype; the rest
+ * take the prototype of their implementation (src/helpers/efw-helpers.ts), the one source of what
+ * each argument is (ebpf-for-windows declares every size of its memory and string helpers "may be
+ * zero").
+ */
 function efwHelpers(ownHelpers: readonly { id: number; name: string }[], programType: string): ReadonlyMap<number, HelperRule> {
   const linuxRules = new Map<number, HelperRule>([...XDP_HELPERS, ...SKB_HELPERS, ...TRACING_HELPERS, ...SOCKET_HELPERS]);
   const out = new Map<number, HelperRule>();
   for (const h of [...EFW_HELPERS, ...ownHelpers]) {
     const linuxId = efwHelperToLinux(h.id, programType);
     const twin = linuxId === undefined ? undefined : linuxRules.get(linuxId);
-    if (twin === undefined) continue;
-    // trace_printk2..5 are Linux's trace_printk with 2..5 arguments: the rest are not read.
     const count = /^trace_printk([2-5])$/.exec(h.name);
-    out.set(h.id, { ...twin, name: h.name, ...(count === null ? {} : { args: twin.args.slice(0, Number(count[1])) }) });
-  }
-  // EfW-only helpers with plain prototypes.
-  const own: [string, HelperRule['args']][] = [
-    ['memcpy_s', ['ptr_to_uninit_mem', 'const_size', 'ptr_to_mem', 'const_size']],
-    ['memmove_s', ['ptr_to_uninit_mem', 'const_size', 'ptr_to_mem', 'const_size']],
-    ['memcmp_s', ['ptr_to_mem', 'const_size', 'ptr_to_mem', 'const_size']],
-    ['memset', ['ptr_to_uninit_mem', 'const_size', 'anything']],
-    ['strnlen_s', ['ptr_to_mem', 'const_size']],
-    ['get_current_logon_id', ['ptr_to_ctx']],
-    ['is_current_admin', ['ptr_to_ctx']],
-    ['ktime_get_boot_ms', []],
-    ['ktime_get_ms', []],
-    ['get_current_process_start_key', []],
-    ['get_current_thread_create_time', []],
-  ];
-  // memcpy_s and memmove_s copy src_size (r4) bytes, or fail writing nothing when it exceeds dst_size (r2).
-  const copies: Pick<HelperRule, 'writes'> = { writes: { size: 4, ifAtMost: 2 } };
-  for (const [name, args] of own) {
-    const h = EFW_HELPERS.find((x) => x.name === name);
-    if (h !== undefined) out.set(h.id, { name, args, ret: 'integer', ...(name === 'memcpy_s' || name === 'memmove_s' ? copies : {}) });
+    if (count !== null && twin !== undefined) {
+      // trace_printk2..5: the format and its size, then 0-3 numbers. ebpf-for-windows' verifier
+      // does not read the format; its helper refuses (-1) a format that does not match its
+      // arguments, and has no %s: it never reads memory the format names.
+      out.set(h.id, { name: h.name, args: twin.args.slice(0, Number(count[1])).map((a, i) => (i < 2 ? a : 'anything')), ret: 'integer' });
+      continue;
+    }
+    if (twin !== undefined) {
+      out.set(h.id, { ...twin, name: h.name });
+      continue;
+    }
+    const impl = EFW_ONLY_HELPERS.find((x) => x.name === h.name);
+    if (impl === undefined) continue;
+    out.set(h.id, { name: h.name, args: impl.prototype.args as HelperRule['args'], ret: 'integer', ...(EFW_HELPER_WRITES[h.name] === undefined ? {} : { writes: EFW_HELPER_WRITES[h.name] }) });
   }
   return out;
 }
+
+/** What the ebpf-for-windows helpers that write a buffer write on every outcome (HelperRule.writes). */
+const EFW_HELPER_WRITES: Readonly<Record<string, HelperRule['writes']>> = {
+  // memcpy_s and memmove_s copy src_size (r4) bytes, or fail writing nothing when it exceeds dst_size (r2).
+  memcpy_s: { size: 4, ifAtMost: 2 },
+  memmove_s: { size: 4, ifAtMost: 2 },
+  // strncpy_s may fail (source too long) and writes only up to the source's NUL.
+  strncpy_s: 'nothing',
+  // It answers -1 here, writing nothing (no network context).
+  sock_addr_get_network_context: 'nothing',
+};
+
+/** Every field of a layout (contextOf keeps its packet pointers read-only whatever this says). */
+const scalarFields = (layout: ContextLayout): string[] => layout.fields.map((f) => f.name);
 
 const efw = (name: string, context: Context, helpers: ReadonlyMap<number, HelperRule>, returnRange?: readonly [bigint, bigint]): ProgramTypeRules => ({
   name: `efw-${name}`,
@@ -204,9 +215,12 @@ const efw = (name: string, context: Context, helpers: ReadonlyMap<number, Helper
 
 const EFW_RULES: Readonly<Record<string, ProgramTypeRules>> = {
   xdp: efw('xdp', contextOf(EFW_XDP_MD), efwHelpers(EFW_XDP_HELPERS, 'XDP'), [1n, 3n]),
-  bind: efw('bind', contextOf(EFW_BIND_MD), efwHelpers([], 'BIND'), [0n, 3n]),
-  cgroup_sock_addr: efw('sock_addr', contextOf(EFW_BPF_SOCK_ADDR), efwHelpers(EFW_SOCK_ADDR_HELPERS, 'CGROUP_SOCK_ADDR'), [0n, 2n]),
-  sock_ops: efw('sockops', contextOf(EFW_BPF_SOCK_OPS), efwHelpers([], 'SOCK_OPS')),
+  // ebpf-for-windows checks no return value of these types, and lets programs store to any field
+  // of their contexts but the app id pointers: what a hook does with other values and with
+  // stores is its own rule (bind.ts, sock-addr.ts, sockops.ts say).
+  bind: efw('bind', contextOf(EFW_BIND_MD, scalarFields(EFW_BIND_MD)), efwHelpers([], 'BIND')),
+  cgroup_sock_addr: efw('sock_addr', contextOf(EFW_BPF_SOCK_ADDR, scalarFields(EFW_BPF_SOCK_ADDR)), efwHelpers(EFW_SOCK_ADDR_HELPERS, 'CGROUP_SOCK_ADDR')),
+  sock_ops: efw('sockops', contextOf(EFW_BPF_SOCK_OPS, scalarFields(EFW_BPF_SOCK_OPS)), efwHelpers(EFW_SOCK_OPS_HELPERS, 'SOCK_OPS')),
   sample: efw('sample', contextOf(EFW_SAMPLE_CONTEXT), efwHelpers([], 'SAMPLE')),
 };
 

@@ -18,6 +18,8 @@ export interface SockAddrEvent {
   readonly address: SocketEndpoint;
   /** msg_src_ip/port, where the ABI has them: the source of the operation (the peer of an accepted connection). */
   readonly source?: SocketEndpoint;
+  /** The socket's cookie (bpf_get_socket_cookie); default 0. */
+  readonly cookie?: bigint;
 }
 
 export interface SockAddrOutcome {
@@ -89,7 +91,7 @@ export class SockAddrHook {
     bytes.set(ip, ipAt);
     view.setUint16(portAt, port, false);
 
-    const { value, fault } = this.context.run();
+    const { value, fault } = this.context.run({ cookie: event.cookie });
     // Read back through fresh views: a helper may have grown the memory.
     const after = this.program.context.memory;
     const outIp = after.bytes.slice(ipAt, ipAt + ip.length);

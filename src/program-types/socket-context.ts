@@ -87,8 +87,15 @@ export class HookContext {
     return { bytes, view: memory.view, at: this.address };
   }
 
-  /** Runs the program on the context; a fault is returned, never thrown. */
-  run(): { value: bigint; fault?: Error } {
+  /**
+   * Runs the program on the context; a fault is returned, never thrown. `socket` is what the
+   * socket helpers answer during the run: the socket's cookie and the pid of its owner (default:
+   * this process, where the hook runs).
+   */
+  run(socket: { readonly cookie?: bigint; readonly pid?: number } = {}): { value: bigint; fault?: Error } {
+    const current = this.program.context.host.socket;
+    current.cookie = socket.cookie ?? 0n;
+    current.pidTgid = socket.pid === undefined ? this.program.context.host.pidTgid : (BigInt(socket.pid) << 32n) | BigInt(socket.pid);
     try {
       return { value: this.runner.run({ r1: this.address }) };
     } catch (e) {

@@ -23,6 +23,8 @@ export interface SockOpsFlow {
   readonly protocol: Transport;
   readonly local: SocketEndpoint;
   readonly remote: SocketEndpoint;
+  /** The connection's socket cookie (bpf_get_socket_cookie, ebpf-for-windows' flow id); default 0. */
+  readonly cookie?: bigint;
 }
 
 export interface SockOpsOutcome {
@@ -92,7 +94,7 @@ export class SockOpsHook {
       view.setUint32(at + LINUX.localPort, localPort, true);
       view.setUint32(at + LINUX.isFullsock, 1, true);
     }
-    const { value, fault } = this.context.run();
+    const { value, fault } = this.context.run({ cookie: flow.cookie });
     return fault === undefined ? { returnValue: value } : { returnValue: value, fault };
   }
 }

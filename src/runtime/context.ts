@@ -58,6 +58,7 @@ export class ExecutionContext {
       random,
       pidTgid: (pid << 32n) | pid,
       scratchFor: (map) => this.scratch.get(map.id),
+      socket: { cookie: 0n, pidTgid: 0n },
     };
   }
 

@@ -15,7 +15,20 @@ import type { Env } from './transfer.js';
 
 const MAP_OF_MAPS = new Set([12, 13]);
 
-/** Checks that `size` bytes at the pointer in register r may be read (initialised) or written. */
+/**
+ * Whether the size in register `sizeAt` is proven to fit the packet from the pointer in register
+ * `at`: a data-based packet pointer at offset o (o >= 0) and a non-negative number n with
+ * o_max + n <= packet_size in the zone, as `data_end - data` passed with `data` (PREVAIL proves
+ * these the same way). Such a size needs no constant bound of its own: the packet bounds it.
+ */
+function sizeFitsPacket(s: State, at: number, sizeAt: number): boolean {
+  const p = s.regs[at];
+  const n = s.regs[sizeAt];
+  if (!only(p, T.packet) || p.pktBase !== 'data' || !only(n, T.number) || n.num.s.lo < 0n) return false;
+  const offset = pktTotal(s, p);
+  return offset.lo >= 0n && slackToEnd(s, sizeAt) + Number(offset.hi) <= 0;
+}
+
 /** Pointer types a plain-value argument may not carry: all of them unless leaks are allowed. */
 function leakable(env: Env): number {
   return env.allowPointerLeaks === true ? 0 : POINTER_TYPES;
@@ -25,7 +38,7 @@ function leakable(env: Env): number {
  * `written`: for a write, the bytes from the pointer the helper writes on every outcome (the
  * rest of the range may or may not be overwritten).
  */
-function checkRegion(s: State, env: Env, r: number, size: Itv, mode: 'read' | 'write', helper: string, allowNull: boolean, written = 0n): void {
+function checkRegion(s: State, env: Env, r: number, size: Itv, mode: 'read' | 'write', helper: string, allowNull: boolean, written = 0n, fitsPacket = false): void {
   let reg = requireInit(s, r);
   const where = `${helper}: argument r${r}`;
   // A nullable argument may be 0 on some paths: every other possibility must be valid memory.
@@ -64,7 +77,7 @@ function checkRegion(s: State, env: Env, r: number, size: Itv, mode: 'read' | 'w
     // The whole range within the proven size, or covered by a check on its variable, or by the
     // zone (offset(r) + n <= packet_size).
     const ok = reg.pktBase === 'data' && total.lo >= 0n &&
-      (total.hi + n <= s.pktLo || (v !== undefined && reg.pkt.hi + n <= v.end) || (only(reg, T.packet) && slackToEnd(s, r) + Number(n) <= 0));
+      (fitsPacket || total.hi + n <= s.pktLo || (v !== undefined && reg.pkt.hi + n <= v.end) || (only(reg, T.packet) && slackToEnd(s, r) + Number(n) <= 0));
     if (!ok) fail('out-of-bounds-packet', `${where}: ${n} bytes at packet offset ${showItv(total)} are not proven to be within the packet (proven size ${s.pktLo})`);
   }
   if (has(reg, T.shared)) {
@@ -110,12 +123,12 @@ function printfStrings(s: State, env: Env, p: NonNullable<HelperRule['printf']>,
   return out;
 }
 
-function sizeArg(s: State, r: number, helper: string, allowZero: boolean): Itv {
+function sizeArg(s: State, r: number, helper: string, allowZero: boolean, fitsPacket = false): Itv {
   const reg = requireInit(s, r);
   if (!only(reg, T.number)) fail('bad-helper-argument', `${helper}: the size in r${r} must be a number (${showReg(reg)})`);
   const u = reg.num.u;
   if (!allowZero && u.lo === 0n) fail('bad-helper-argument', `${helper}: the size in r${r} may be zero (${showItv(u)})`);
-  if (u.hi > 1n << 29n) fail('bad-helper-argument', `${helper}: the size in r${r} is not bounded (${showItv(u)})`);
+  if (u.hi > 1n << 29n && !fitsPacket) fail('bad-helper-argument', `${helper}: the size in r${r} is not bounded (${showItv(u)})`);
   return u;
 }
 
@@ -152,7 +165,7 @@ export function callHelper(s: State, env: Env, id: number, pc: number): Callback
   const strings = rule.printf === undefined ? new Set<number>() : printfStrings(s, env, rule.printf, kinds.length, rule.name);
   // Buffers the helper writes are checked after every argument it reads, so a write cannot make
   // a region it also reads (memmove's overlapping source, say) look initialised.
-  const writes: { r: number; size: Itv; allowNull: boolean; written: bigint }[] = [];
+  const writes: { r: number; size: Itv; allowNull: boolean; written: bigint; fitsPacket: boolean }[] = [];
   const guaranteed = (size: Itv): bigint => {
     const w = rule.writes;
     if (w === undefined) return size.lo;
@@ -208,7 +221,7 @@ export function callHelper(s: State, env: Env, id: number, pc: number): Callback
       case 'ptr_to_uninit_map_value': {
         if (map === undefined) fail('bad-helper-argument', `${name}: no map argument precedes r${r}`);
         const n = BigInt(kind === 'ptr_to_map_key' ? map.keySize : map.valueSize);
-        if (kind === 'ptr_to_uninit_map_value') writes.push({ r, size: itv(n), allowNull: false, written: guaranteed(itv(n)) });
+        if (kind === 'ptr_to_uninit_map_value') writes.push({ r, size: itv(n), allowNull: false, written: guaranteed(itv(n)), fitsPacket: false });
         else checkRegion(s, env, r, itv(n), 'read', name, false);
         break;
       }
@@ -226,15 +239,21 @@ export function callHelper(s: State, env: Env, id: number, pc: number): Callback
         const sizeAt = sizeRegister ?? r + 1;
         const sizeKind = sizeRegister === undefined ? next : kinds[sizeRegister - 1];
         let size = itv(1n);
-        if (sizeKind === 'const_size' || sizeKind === 'const_size_or_zero') size = sizeArg(s, sizeAt, name, sizeKind === 'const_size_or_zero');
-        if (kind === 'ptr_to_uninit_mem') writes.push({ r, size, allowNull: false, written: guaranteed(size) });
-        else checkRegion(s, env, r, size, 'read', name, kind === 'ptr_to_mem_or_null');
+        const sized = sizeKind === 'const_size' || sizeKind === 'const_size_or_zero';
+        const fitsPacket = sized && sizeFitsPacket(s, r, sizeAt);
+        if (sized) size = sizeArg(s, sizeAt, name, sizeKind === 'const_size_or_zero', fitsPacket);
+        if (kind === 'ptr_to_uninit_mem') writes.push({ r, size, allowNull: false, written: guaranteed(size), fitsPacket });
+        else checkRegion(s, env, r, size, 'read', name, kind === 'ptr_to_mem_or_null', 0n, fitsPacket);
         break;
       }
       case 'const_size':
-      case 'const_size_or_zero':
-        sizeArg(s, r, name, kind === 'const_size_or_zero');
+      case 'const_size_or_zero': {
+        // A size that follows its pointer was checked with it (and may be bounded by the packet).
+        const pointer = kinds[i - 1];
+        const checked = sizeRegister === undefined && (pointer === 'ptr_to_mem' || pointer === 'ptr_to_mem_or_null' || pointer === 'ptr_to_uninit_mem');
+        if (!checked) sizeArg(s, r, name, kind === 'const_size_or_zero');
         break;
+      }
       case 'const_alloc_size_or_zero': {
         const u = sizeArg(s, r, name, true);
         if (!isConst(u)) fail('bad-helper-argument', `${name}: the size in r${r} must be a constant (${showItv(u)})`);
@@ -301,7 +320,7 @@ export function callHelper(s: State, env: Env, id: number, pc: number): Callback
       }
     }
   }
-  for (const w of writes) checkRegion(s, env, w.r, w.size, 'write', rule.name, w.allowNull, w.written);
+  for (const w of writes) checkRegion(s, env, w.r, w.size, 'write', rule.name, w.allowNull, w.written, w.fitsPacket);
   let r0: Reg;
   const nullId = pc + 1;
   switch (rule.ret) {

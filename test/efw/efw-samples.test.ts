@@ -15,7 +15,7 @@ import { missingShared, SHARED } from '../support/shared.js';
 const DIR = join(SHARED, 'efw-samples');
 
 /** Objects whose verdict agrees with ebpf-for-windows' today. */
-const MIN_AGREE = 21;
+const MIN_AGREE = 40;
 
 /**
  * Objects ebpf-for-windows rejects that pass here, and why: their map definitions, which it refuses

@@ -39,6 +39,7 @@ function hammer(task: LruStressTask): LruStressReport {
     random: () => 4,
     pidTgid: 0n,
     scratchFor: () => undefined,
+    socket: { cookie: 0n, pidTgid: 0n },
   };
   const helpers = buildHelperRegistry(host, 'linux', 'xdp');
   // Each program takes r1 = a 16-byte record: the key at +0, the value at +8.

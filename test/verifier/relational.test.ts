@@ -3,7 +3,7 @@
 // has a twin that differs by one unsafe detail and must be refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatReport } from '../../src/verifier/index.js';
+import { type MapDescriptor, formatReport } from '../../src/verifier/index.js';
 import { LINUX_SCHED_CLS, LINUX_XDP } from '../../src/program-types/base-rules.js';
 import { PKT, ZERO, addConstraint, addVar, bound, close, copyVar, forget, joinZone, newZone, shiftVar } from '../../src/verifier/domain/zone.js';
 import { seededRandom } from '../support/random.js';
@@ -298,4 +298,40 @@ test('a packet buffer at a variable offset may be passed to a helper when a copy
 
 test('passing one byte more than was checked is refused', () => {
   rejects(CSUM.replace('r2 = 8\n', 'r2 = 9\n'), 'out-of-bounds-packet', 14);
+});
+
+// ---- a size the packet bounds -------------------------------------------------------------------
+
+// ebpf-for-windows' bindmonitor_ringbuf: the bytes from data to data_end, their count computed as
+// data_end - data, go to bpf_ringbuf_output. The size has no constant bound; the packet is its bound.
+const RINGBUF: MapDescriptor = { name: 'events', type: 27, keySize: 0, valueSize: 0, maxEntries: 4096, readOnly: false };
+const WHOLE_PACKET = `
+  r2 = *(u32 *)(r1 + 0)
+  r3 = *(u32 *)(r1 + 4)
+  if r2 >= r3 goto <out>
+  r3 -= r2
+  r1 = map_fd 1
+  r4 = 0
+  call 130
+<out>:
+  r0 = 2
+  exit`;
+const withRingbuf = (src: string): ReturnType<typeof verifyText> => verifyText(src, LINUX_XDP, {}, () => RINGBUF);
+
+test('data_end - data bytes from data may be passed to a helper: the packet bounds the size', () => {
+  const report = withRingbuf(WHOLE_PACKET);
+  assert.ok(report.ok, formatReport(report));
+});
+
+test('the same size from one byte further, or one byte more, is refused', () => {
+  for (const [change, why] of [[['r3 -= r2\n', 'r3 -= r2\n  r2 += 1\n'], 'from data + 1'], [['r3 -= r2\n', 'r3 -= r2\n  r3 += 1\n'], 'one byte more']] as const) {
+    const report = withRingbuf(WHOLE_PACKET.replace(change[0], change[1]));
+    assert.ok(!report.ok, `${why}: accepted`);
+    assert.match(report.errors[0].code, /out-of-bounds-packet|bad-helper-argument/, formatReport(report));
+  }
+});
+
+test('a packet-bounded size is still refused for a pointer that is not into the packet', () => {
+  const report = withRingbuf(WHOLE_PACKET.replace('r1 = map_fd 1', 'r2 = r10\n  r2 += -8\n  r1 = map_fd 1'));
+  assert.ok(!report.ok);
 });

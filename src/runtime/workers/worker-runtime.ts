@@ -47,6 +47,7 @@ export class WorkerRuntime {
       random: () => Math.floor(Math.random() * 0x100000000),
       pidTgid: (pid << 32n) | pid,
       scratchFor: (map: BpfMap) => scratch.get(map.id),
+      socket: { cookie: 0n, pidTgid: 0n },
     };
     const types = builtinProgramTypes();
     for (const image of init.programs) {
