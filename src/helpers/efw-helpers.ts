@@ -46,7 +46,8 @@ export const EFW_ONLY_HELPERS: readonly HelperImplementation[] = [
     prototype: { ret: 'integer', args: ['ptr_to_uninit_mem', 'const_size_or_zero', 'anything'] },
     make: (h) => (a) => {
       writeBytes(h.memory, a.u32(1), new Uint8Array(a.u32(2)).fill(a.u32(3) & 0xff), 'memset destination');
-      return 0;
+      // As C's memset (and ebpf-for-windows' bpf_memset): the destination.
+      return a.u32(1);
     },
   },
   {

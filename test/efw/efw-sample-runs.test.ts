@@ -1,0 +1,148 @@
+// ebpf-for-windows' own sample programs of the socket hooks (../shared/efw-samples/), run by the
+// hooks a Node application's sockets drive (bind.ts, sock-addr.ts, sockops.ts) on the inputs
+// that project's tests give them, with the results their sources and tests say:
+// - utility.c and strings.c return 0 when every memory and string helper behaves;
+// - bindmonitor.c permits a process `limit` binds and denies the next, counts unbinds down and
+//   forgets the process at zero, and records the app id and an audit entry;
+// - cgroup_sock_addr.c answers a connect with the verdict its policy map holds for the
+//   destination tuple (proceed when none), and records the socket's cookie;
+// - cgroup_sock_addr2.c redirects a connect its policy map names (rewriting the destination)
+//   and rejects the rest;
+// - sockops.c streams an audit record through its ring buffer for each event of a connection in
+//   its connection map, and nothing for others.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { openObject } from '../../src/elf/index.js';
+import { RingBufMap } from '../../src/maps/index.js';
+import { BindHook, SockAddrHook, SockOpsHook, type SockOpsFlow } from '../../src/program-types/index.js';
+import { ExecutionContext } from '../../src/runtime/context.js';
+import { loadObject, type LoadedObject } from '../../src/runtime/load.js';
+import { missingShared, SHARED } from '../support/shared.js';
+
+const DIR = join(SHARED, 'efw-samples', 'objects');
+const skip = missingShared(DIR);
+
+function load(name: string, engine: 'jit' | 'interpreter'): LoadedObject {
+  const context = new ExecutionContext({ memory: { initialPages: 4 } });
+  return loadObject(openObject(new Uint8Array(readFileSync(join(DIR, name))), { path: name }), context, { engine });
+}
+
+const le = (bytes: number, value: bigint | number): Uint8Array => {
+  const out = new Uint8Array(bytes);
+  const view = new DataView(out.buffer);
+  if (bytes === 8) view.setBigUint64(0, BigInt(value), true);
+  else if (bytes === 4) view.setUint32(0, Number(value), true);
+  else throw new Error(`no ${bytes}-byte integers here`);
+  return out;
+};
+const ipv4 = (text: string): number[] => text.split('.').map(Number);
+const utf16 = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'utf16le'));
+
+/**
+ * connection_tuple_t of its socket tests (56 bytes): src_ip (16) at 0, src_port (u16, network
+ * order) at 16, dst_ip (16) at 20, dst_port at 36, protocol (u32) at 40, interface_luid at 48.
+ */
+function tuple(t: { src?: [string, number]; dst: [string, number]; protocol: number }): Uint8Array {
+  const out = new Uint8Array(56);
+  const view = new DataView(out.buffer);
+  if (t.src !== undefined) {
+    out.set(ipv4(t.src[0]), 0);
+    view.setUint16(16, t.src[1], false);
+  }
+  out.set(ipv4(t.dst[0]), 20);
+  view.setUint16(36, t.dst[1], false);
+  view.setUint32(40, t.protocol, true);
+  return out;
+}
+
+for (const engine of ['jit', 'interpreter'] as const) {
+  test(`[${engine}] utility.c and strings.c: every memory and string helper check passes (0)`, { skip }, () => {
+    for (const [file, program] of [['utility.o', 'UtilityTest'], ['strings.o', 'StringOpsTest']]) {
+      const hook = new BindHook(load(file, engine).program(program));
+      const r = hook.run({ operation: 'bind', protocol: 'tcp', address: { address: '0.0.0.0', port: 80 }, pid: 1 });
+      assert.equal(r.returnValue, 0n, `${file}: check ${r.returnValue} failed (${r.verdict})`);
+    }
+  });
+
+  test(`[${engine}] bindmonitor.c: a process gets its limit of binds and no more; unbinds count down; at zero it is forgotten`, { skip }, () => {
+    const object = load('bindmonitor.o', engine);
+    const hook = new BindHook(object.program('BindMonitor'));
+    const appId = utf16('C:\\apps\\server.exe');
+    const bind = (operation: 'bind' | 'unbind'): string => hook.run({ operation, protocol: 'tcp', address: { address: '0.0.0.0', port: 8080 }, pid: 4242, appId }).verdict;
+    // No limit set: every bind is permitted and nothing is counted.
+    assert.equal(bind('bind'), 'BIND_PERMIT_SOFT');
+    assert.equal(object.map('process_map').lookup(le(8, 4242)), undefined);
+    object.map('limits_map').update(le(4, 0), le(4, 2));
+    assert.deepEqual([bind('bind'), bind('bind'), bind('bind')], ['BIND_PERMIT_SOFT', 'BIND_PERMIT_SOFT', 'BIND_DENY']);
+    const entry = object.map('process_map').lookup(le(8, 4242));
+    assert.ok(entry !== undefined);
+    const view = new DataView(entry.buffer, entry.byteOffset);
+    assert.equal(view.getUint32(0, true), 2, 'the count stays at the limit');
+    assert.deepEqual(entry.subarray(4, 4 + appId.length), appId, 'the app id is recorded');
+    assert.equal(bind('unbind'), 'BIND_PERMIT_SOFT');
+    assert.equal(new DataView(object.map('process_map').lookup(le(8, 4242))!.buffer).getUint32(0, true), 1);
+    bind('unbind');
+    assert.equal(object.map('process_map').lookup(le(8, 4242)), undefined, 'forgotten at zero');
+    // The audit entry of the process (bpf_get_current_pid_tgid: the socket's owner, this process here).
+    const pid = BigInt(process.pid);
+    const audit = object.map('audit_map').lookup(le(8, (pid << 32n) | pid));
+    assert.ok(audit !== undefined, 'an audit entry for the owning process');
+    assert.equal(new DataView(audit.buffer, audit.byteOffset).getUint32(8, true), process.getuid?.() === 0 ? 1 : 0, 'is_admin: whether it runs as root');
+  });
+
+  test(`[${engine}] cgroup_sock_addr.c: a connect gets the verdict the policy map holds for its tuple (proceed without one), and its cookie is recorded`, { skip }, () => {
+    const object = load('cgroup_sock_addr.o', engine);
+    const hook = new SockAddrHook(object.program('authorize_connect4'));
+    const key = tuple({ dst: ['10.0.0.1', 80], protocol: 6 });
+    const connect = (): string => hook.run({ family: 4, protocol: 'tcp', address: { address: '10.0.0.1', port: 80 }, cookie: 0x1234n }).verdict;
+    assert.equal(connect(), 'BPF_SOCK_ADDR_VERDICT_PROCEED_SOFT');
+    object.map('egress_connection_policy_map').update(key, le(4, 0));
+    assert.equal(connect(), 'BPF_SOCK_ADDR_VERDICT_REJECT');
+    object.map('egress_connection_policy_map').update(key, le(4, 1));
+    assert.equal(connect(), 'BPF_SOCK_ADDR_VERDICT_PROCEED_SOFT');
+    assert.equal(new DataView(object.map('socket_cookie_map').lookup(key)!.buffer).getBigUint64(0, true), 0x1234n);
+    // Another port, protocol or address is not the tuple.
+    assert.equal(hook.run({ family: 4, protocol: 'udp', address: { address: '10.0.0.1', port: 80 } }).proceed, true);
+  });
+
+  test(`[${engine}] cgroup_sock_addr2.c: a connect its policy names is redirected (the rewrite is honoured); the rest are rejected`, { skip }, () => {
+    const object = load('cgroup_sock_addr2.o', engine);
+    const hook = new SockAddrHook(object.program('connect_redirect4'));
+    // policy_map: key {ip (16), port (u16) at 16, protocol (u32) at 20}; value {ip, port at 16, verdict (u32) at 24}.
+    const key = new Uint8Array(24);
+    key.set(ipv4('1.1.1.2'), 0);
+    new DataView(key.buffer).setUint16(16, 80, false);
+    new DataView(key.buffer).setUint32(20, 6, true);
+    const value = new Uint8Array(28);
+    value.set(ipv4('25.1.1.200'), 0);
+    new DataView(value.buffer).setUint16(16, 8080, false);
+    new DataView(value.buffer).setUint32(24, 1, true);
+    object.map('policy_map').update(key, value);
+    const hit = hook.run({ family: 4, protocol: 'tcp', address: { address: '1.1.1.2', port: 80 } });
+    assert.deepEqual({ proceed: hit.proceed, rewritten: hit.rewritten, address: hit.address }, { proceed: true, rewritten: true, address: { address: '25.1.1.200', port: 8080 } });
+    const miss = hook.run({ family: 4, protocol: 'tcp', address: { address: '1.1.1.3', port: 80 } });
+    assert.deepEqual({ proceed: miss.proceed, verdict: miss.verdict }, { proceed: false, verdict: 'BPF_SOCK_ADDR_VERDICT_REJECT' });
+  });
+
+  test(`[${engine}] sockops.c: each event of a monitored connection is streamed through the ring buffer; others are not`, { skip }, () => {
+    const object = load('sockops.o', engine);
+    const hook = new SockOpsHook(object.program('connection_monitor'));
+    const flow = (event: SockOpsFlow['event'], remote: number): SockOpsFlow => ({ event, family: 4, protocol: 'tcp', local: { address: '127.0.0.1', port: 40000 }, remote: { address: '127.0.0.1', port: remote } });
+    // Monitored: the outbound tuple (local -> remote) of connections to port 5000.
+    object.map('connection_map').update(tuple({ src: ['127.0.0.1', 40000], dst: ['127.0.0.1', 5000], protocol: 6 }), le(4, 1));
+    // This build answers bpf_ringbuf_output's result for a monitored connection, -1 for others.
+    assert.equal(hook.run(flow('active_established', 5000)).returnValue, 0n);
+    assert.equal(BigInt.asIntN(32, hook.run(flow('active_established', 6000)).returnValue), -1n);
+    const records: Uint8Array[] = [];
+    (object.map('audit_map') as RingBufMap).consume((r) => records.push(r.slice()));
+    assert.equal(records.length, 1, 'one record: the monitored connection');
+    // audit_entry_t of this build (72 bytes): the tuple, the process id (u64) at 56, flags at 64.
+    const record = records[0];
+    assert.equal(record.length, 72);
+    assert.deepEqual(record.subarray(0, 56), tuple({ src: ['127.0.0.1', 40000], dst: ['127.0.0.1', 5000], protocol: 6 }));
+    assert.equal(new DataView(record.buffer, record.byteOffset).getBigUint64(56, true), BigInt(process.pid), 'the process id');
+    assert.equal(record[64], 3, 'outbound (1) and connected (2)');
+  });
+}
