@@ -86,6 +86,25 @@ interface Decision {
 /** A hook that cannot judge an operation (an address it cannot read, say) refuses it: policies fail closed. */
 const hookFailed = (e: unknown): string => `the eBPF hook could not judge it: ${e instanceof Error ? e.message : String(e)}`;
 
+const faultsNoted = new WeakSet<object>();
+
+/**
+ * A program that faulted at run time (its instruction limit, a helper that failed): its hook
+ * applies the fault verdict (README, "Policing a Node app": the operation is refused, a sockops
+ * event is left out). The application learns it from the error; whoever runs it, once per attached
+ * program, from stderr. Returns who refused, as the error says it.
+ */
+function faulted(hook: { readonly program: { readonly name: string } }, fault: Error, verdict: string): string {
+  if (!faultsNoted.has(hook)) {
+    faultsNoted.add(hook);
+    process.stderr.write(`ebpf-ts: eBPF program ${hook.program.name} faulted (${fault.message}); ${verdict}\n`);
+  }
+  return `eBPF program ${hook.program.name} faulted: ${fault.message}`;
+}
+
+/** What a sock_addr hook does with an operation its program faulted on, as stderr says it. */
+const FAULT_VERDICT = { connect: 'connects it faults on fail with EPERM', recv_accept: 'connections it faults on are closed', bind: 'binds it faults on fail with EPERM' } as const;
+
 /** A port Node would accept; anything else goes to Node, which raises its own error for it. */
 const validPort = (port: unknown): port is number => typeof port === 'number' && Number.isInteger(port) && port >= 0 && port <= 65535;
 
@@ -103,6 +122,7 @@ function decide(kind: 'connect' | 'recv_accept' | 'bind', to: SocketEndpoint, pr
     const source = from === undefined ? undefined : { address: addressIn(from.address, family), port: from.port };
     for (const hook of hooks) {
       const r = hook.run({ family, protocol, address: current, ...(source === undefined ? {} : { source }) });
+      if (r.fault !== undefined) return { allowed: false, by: faulted(hook, r.fault, FAULT_VERDICT[kind]), address: current };
       if (!r.proceed) return { allowed: false, by: `by eBPF program ${hook.program.name}`, address: current };
       current = r.address;
     }
@@ -121,6 +141,7 @@ function bindDenied(to: SocketEndpoint, protocol: Transport): string | undefined
   try {
     for (const hook of attached.bind) {
       const r = hook.run({ operation: 'bind', protocol, address: { ...to, address: plain(to.address).address }, pid: process.pid });
+      if (r.fault !== undefined) return faulted(hook, r.fault, 'binds it faults on fail with EACCES');
       if (!r.permit) return `by eBPF program ${hook.program.name}`;
     }
     return undefined;
@@ -138,7 +159,8 @@ function decideBind(syscall: string, to: SocketEndpoint, protocol: Transport): {
   if (!hasSockAddr('bind')) return { to };
   const d = decide('bind', to, protocol);
   if (!d.allowed) {
-    return { error: osError('EACCES', syscall, to, d.by ?? 'by eBPF'), to };
+    // Linux fails a bind its cgroup/bind4|6 program refuses with EPERM (ebpf-for-windows' bind hook: EACCES).
+    return { error: osError('EPERM', syscall, to, d.by ?? 'by eBPF'), to };
   }
   return { to: d.address };
 }
@@ -172,7 +194,10 @@ function sockops(event: 'active_established' | 'passive_established' | 'closed',
   const family = remote.family === 4 && local.family === 4 ? 4 : 6;
   const flow = { event, family, protocol: 'tcp', local: { address: local.address, port: t.localPort ?? 0 }, remote: { address: remote.address, port: t.remotePort ?? 0 } } as const;
   try {
-    for (const hook of attached.sockops) hook.run(flow);
+    for (const hook of attached.sockops) {
+      const r = hook.run(flow);
+      if (r.fault !== undefined) faulted(hook, r.fault, 'events it faults on are left out');
+    }
   } catch {
     // An event the hook cannot describe is not reported; the connection is not the hook's to stop.
   }
@@ -267,14 +292,24 @@ function install(): void {
   net.Server.prototype.listen = function (this: net.Server, ...args: unknown[]): net.Server {
     if (attached.bind.length === 0 && !hasSockAddr('bind')) return listen.apply(this, args) as net.Server;
     const first = args[0];
-    const options = typeof first === 'object' && first !== null ? (first as net.ListenOptions) : undefined;
-    const port = options !== undefined ? options.port : typeof first === 'number' || (typeof first === 'string' && /^\d+$/.test(first)) ? Number(first) : undefined;
-    if (!validPort(Number(port)) || options?.path !== undefined) return listen.apply(this, args) as net.Server;
-    const host = options !== undefined ? (options.host ?? '0.0.0.0') : typeof args[1] === 'string' ? args[1] : '0.0.0.0';
-    const cb = args.find((a) => typeof a === 'function');
-    return policeBind(this, 'listen', { address: host === '' ? '0.0.0.0' : host, port: Number(port) }, 'tcp', () => listen.apply(this, args) as net.Server, (to) =>
-      // A redirect: the same listen at the port the program chose.
-      listen.call(this, { ...(options ?? {}), host, port: to }, ...(cb === undefined ? [] : [cb])) as net.Server);
+    const options = typeof first === 'object' && first !== null ? (first as net.ListenOptions & { fd?: unknown; handle?: unknown; _handle?: unknown }) : undefined;
+    // listen() and listen(cb) take any port, as listen(0) does.
+    const port = options !== undefined ? (options.port ?? 0) : first === undefined || typeof first === 'function' ? 0 : typeof first === 'number' || (typeof first === 'string' && /^\d+$/.test(first)) ? Number(first) : undefined;
+    if (!validPort(Number(port)) || options?.path !== undefined || options?.fd !== undefined || options?.handle !== undefined || options?._handle !== undefined) return listen.apply(this, args) as net.Server;
+    const given = options !== undefined ? options.host : typeof args[1] === 'string' ? args[1] : undefined;
+    const backlog = options === undefined && typeof args[1] === 'number' ? args[1] : options === undefined && typeof args[2] === 'number' ? args[2] : undefined;
+    const cb = args.filter((a) => typeof a === 'function');
+    // The same listen at `host` and `port`, in the options form (a host name resolved, a port chosen by the program).
+    const at = (host: string | undefined, to: number): net.Server =>
+      listen.call(this, { ...(options ?? {}), ...(backlog === undefined ? {} : { backlog }), ...(host === undefined ? {} : { host }), port: to }, ...cb) as net.Server;
+    const police = (address: string, host: string | undefined): net.Server =>
+      policeBind(this, 'listen', { address, port: Number(port) }, 'tcp', () => (host === given ? listen.apply(this, args) as net.Server : at(host, Number(port))), (to) => at(host, to));
+    // No host: Node binds the IPv6 wildcard (dual stack) where it can, so the OS runs bind6 programs on it.
+    if (given === undefined || given === '') return police(wildcard(6), given);
+    if (net.isIP(given) !== 0) return police(given, given);
+    // A host name: Node listens on the first address it resolves to; the decision is made on that address.
+    dns.lookup(given, (e, address) => (e !== null ? listen.apply(this, args) : police(address, address)));
+    return this;
   } as typeof net.Server.prototype.listen;
 
   const emit = net.Server.prototype.emit as unknown as Loose;
@@ -300,29 +335,57 @@ function install(): void {
     const first = args[0];
     const options = typeof first === 'object' && first !== null ? (first as dgram.BindOptions) : undefined;
     const port = options !== undefined ? (options.port ?? 0) : typeof first === 'number' ? first : 0;
-    if (!validPort(port)) return bind.apply(this, args) as dgram.Socket;
-    const family = (this as unknown as { type: string }).type === 'udp6' ? '::' : '0.0.0.0';
-    const host = options !== undefined ? (options.address ?? family) : typeof args[1] === 'string' ? args[1] : family;
+    if (!validPort(port) || options?.fd !== undefined) return bind.apply(this, args) as dgram.Socket;
+    const family = udpFamily(this);
+    const given = options !== undefined ? options.address : typeof args[1] === 'string' ? args[1] : undefined;
     const cb = args.find((a) => typeof a === 'function');
-    return policeBind(this, 'bind', { address: host, port }, 'udp', () => bind.apply(this, args) as dgram.Socket, (to) =>
-      bind.call(this, { ...(options ?? {}), address: host, port: to }, ...(cb === undefined ? [] : [cb])) as dgram.Socket);
+    const police = (address: string): dgram.Socket =>
+      policeBind(this, 'bind', { address, port }, 'udp', () => (address === given || given === undefined || given === '' ? bind.apply(this, args) as dgram.Socket : bind.call(this, { ...(options ?? {}), address, port }, ...(cb === undefined ? [] : [cb])) as dgram.Socket), (to) =>
+        bind.call(this, { ...(options ?? {}), address, port: to }, ...(cb === undefined ? [] : [cb])) as dgram.Socket);
+    if (given === undefined || given === '') return police(wildcard(family));
+    if (net.isIP(given) !== 0) return police(given);
+    // A host name: decided on the address of the socket's family it resolves to, which Node then binds.
+    dns.lookup(given, { family }, (e, address) => (e !== null ? bind.apply(this, args) : police(address)));
+    return this;
   } as typeof dgram.Socket.prototype.bind;
 
   const udpConnect = dgram.Socket.prototype.connect as unknown as Loose;
   dgram.Socket.prototype.connect = function (this: dgram.Socket, port: number, ...rest: unknown[]): void {
-    const address = typeof rest[0] === 'string' ? rest[0] : undefined;
+    const given = typeof rest[0] === 'string' ? rest[0] : undefined;
     const cb = rest.find((a) => typeof a === 'function') as (() => void) | undefined;
-    if (!hasSockAddr('connect') || address === undefined || net.isIP(address) === 0 || !validPort(port)) {
+    if (!hasSockAddr('connect') || !validPort(port)) {
       udpConnect.call(this, port, ...rest);
       return;
     }
-    const d = decide('connect', { address, port }, 'udp');
-    if (!d.allowed) {
-      const error = osError('EPERM', 'connect', { address, port }, d.by ?? 'by eBPF');
-      // As dgram reports a failed connect: to the callback when there is one, else as 'error'.
-      process.nextTick(() => (cb !== undefined ? (cb as (e: Error) => void)(error) : this.emit('error', error)));
-      return;
-    }
-    udpConnect.call(this, d.address.port, d.address.address, ...(cb === undefined ? [] : [cb]));
+    const police = (address: string): void => {
+      const d = decide('connect', { address, port }, 'udp');
+      if (!d.allowed) {
+        const error = osError('EPERM', 'connect', { address, port }, d.by ?? 'by eBPF');
+        // As dgram reports a failed connect: to the callback when there is one, else as 'error'.
+        process.nextTick(() => (cb !== undefined ? (cb as (e: Error) => void)(error) : this.emit('error', error)));
+        return;
+      }
+      udpConnect.call(this, d.address.port, d.address.address, ...(cb === undefined ? [] : [cb]));
+    };
+    const family = udpFamily(this);
+    // No address: dgram connects to the loopback address of the socket's family.
+    if (given === undefined || given === '') return police(family === 6 ? '::1' : '127.0.0.1');
+    if (net.isIP(given) !== 0) return police(given);
+    // A host name: decided on the address of the socket's family it resolves to, which dgram then connects to.
+    dns.lookup(given, { family }, (e, address) => (e !== null ? udpConnect.call(this, port, ...rest) : police(address)));
   } as typeof dgram.Socket.prototype.connect;
+}
+
+/** The address family of a UDP socket. */
+const udpFamily = (socket: dgram.Socket): 4 | 6 => ((socket as unknown as { type: string }).type === 'udp6' ? 6 : 4);
+
+let ipv6: boolean | undefined;
+
+/**
+ * The wildcard address Node binds when none is given: a TCP server takes the IPv6 one (dual stack)
+ * when the host has IPv6 and falls back to IPv4 otherwise; a UDP socket, that of its family.
+ */
+function wildcard(family: 4 | 6): string {
+  ipv6 ??= Object.values(os.networkInterfaces()).some((list) => list?.some((i) => i.family === 'IPv6' || (i.family as unknown) === 6) === true);
+  return family === 6 && ipv6 ? '::' : '0.0.0.0';
 }
