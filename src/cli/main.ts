@@ -193,7 +193,7 @@ function build(setStatus: (code: number) => void): Command {
   platform(
     add
       .command('program')
-      .description('verify, load, pin and attach a program: [filename=]FILE [[section=]S] [[type=]T] [[pinpath=]P] [[interface=]I] [[pinned=]none|first|all] [[execution=]jit|interpret] [host=NAME] [pid=N]')
+      .description('verify, load, pin and attach a program (with no interface, host or pid: to every hook host, present and future): [filename=]FILE [[section=]S] [[type=]T] [[pinpath=]P] [[interface=]I|*] [[pinned=]none|first|all] [[execution=]jit|interpret] [host=NAME] [pid=N]')
       .argument('<args...>', 'netsh-style parameters, by position or as name=value'),
   ).action(async (args: string[], opts) => setStatus(await addProgramCommand(args, opts, out)));
   const del = program.command('delete').description('unload from the service');
@@ -202,7 +202,7 @@ function build(setStatus: (code: number) => void): Command {
   platform(
     set
       .command('program')
-      .description('attach, detach, pin or unpin a program: [id=]N [[attached=]yes|no] [[pinpath=]PATH|none] [[interface=]NAME] [host=NAME] [pid=N]')
+      .description('attach, detach, pin or unpin a program: [id=]N [[attached=]yes|no] [[pinpath=]PATH|none] [[interface=]NAME|*] [host=NAME] [pid=N]')
       .argument('<args...>', 'netsh-style parameters'),
   ).action(async (args: string[], opts) => setStatus(await setProgramCommand(args, opts, out)));
 

@@ -38,7 +38,8 @@ export class HookHost {
   private readonly objects = new Map<number, HostedObject>();
   private readonly programs = new Map<number, LoadedProgram>();
   private readonly maps = new Map<number, BpfMap>();
-  private readonly links = new Map<number, HostLink>();
+  /** Links by id, with the program each runs. */
+  private readonly links = new Map<number, { readonly program: number; readonly link: HostLink }>();
 
   constructor(providers: readonly AttachPointProvider[] = [], context = new ExecutionContext()) {
     this.context = context;
@@ -95,6 +96,12 @@ export class HookHost {
         const a = parseArgs(hostOps[op], op, raw);
         const hosted = this.objects.get(a.object);
         if (hosted === undefined) return { unloaded: false };
+        // A program that is unloaded runs nowhere: links the service did not end first end here.
+        for (const [id, l] of this.links) {
+          if (!hosted.programs.has(l.program)) continue;
+          l.link.detach();
+          this.links.delete(id);
+        }
         for (const id of hosted.maps.keys()) this.maps.delete(id);
         for (const id of hosted.programs.keys()) this.programs.delete(id);
         this.objects.delete(a.object);
@@ -108,14 +115,14 @@ export class HookHost {
         const provider = this.providers.get(pointKey(a.point));
         if (provider === undefined) throw new ServiceError('not-found', `this host offers no attach point ${a.point.type} ${a.point.name}`);
         if (this.links.has(a.link)) throw new ServiceError('exists', `link ${a.link} exists`);
-        this.links.set(a.link, provider.attach(program));
+        this.links.set(a.link, { program: a.program, link: provider.attach(program) });
         return { attached: true };
       }
       case 'host.detach': {
         const a = parseArgs(hostOps[op], op, raw);
         const link = this.links.get(a.link);
         if (link === undefined) return { detached: false };
-        link.detach();
+        link.link.detach();
         this.links.delete(a.link);
         return { detached: true };
       }
@@ -141,7 +148,7 @@ export class HookHost {
 
   /** Detaches every link (the host is going away). */
   close(): void {
-    for (const link of this.links.values()) link.detach();
+    for (const l of this.links.values()) l.link.detach();
     this.links.clear();
   }
 }

@@ -40,6 +40,11 @@ const tristate = z.enum(['any', 'yes', 'no']);
  */
 export const attachPointSchema = z.strictObject({ type: name, name, attach: name.optional() });
 export type AttachPoint = z.infer<typeof attachPointSchema>;
+/**
+ * The attach point name that means every hook host, present and future (docs/service-protocol.md,
+ * "Attaching to every host"); no host may offer a point of this name.
+ */
+export const EVERY_HOST = '*';
 /** A map named by id or by a pin path. */
 const mapRef = z.union([id, path]);
 
@@ -218,10 +223,18 @@ export interface ProgramInfo {
   readonly object: number;
   readonly path: string | null;
   readonly pins: string[];
+  /** The first of `links`, or null. */
   readonly link: number | null;
+  /** Every link of the program: one, or one per host and point when it is attached to every host. */
+  readonly links: number[];
+  /** Attached to every hook host, present and future: `attachPoint` is then `{ type, name: "*", attach? }`. */
+  readonly wildcard: boolean;
   readonly attachPoint: AttachPoint | null;
   readonly attached: boolean;
+  /** Where the object is loaded: for a wildcard program, where its template is (ebpfsvc). */
   readonly host: string | null;
+  /** The hook hosts that hold a copy of a wildcard program's object (with maps of their own), in host order. */
+  readonly copies: string[];
   readonly maps: number[];
   readonly instructions: number;
   readonly verifiedMs: number;
@@ -240,6 +253,30 @@ export interface MapInfo {
   readonly pins: string[];
   readonly object: number;
   readonly host: string | null;
+  /** The hook hosts that hold a copy of this map of a wildcard program's object, in host order. */
+  readonly copies: string[];
+}
+
+/** One hook host's copy of a map of a wildcard program's object: who, and (`error`) why it said nothing. */
+export interface HostCopy {
+  readonly host: string;
+  /** As the host gave it, or null. */
+  readonly pid: number | null;
+  readonly error?: string;
+}
+
+/** `map.dump`: the map's (or template's) entries or records; `hosts` for a map of a wildcard program's object. */
+export interface MapDumpResult {
+  readonly map: MapInfo;
+  readonly entries: WireEntries;
+  readonly records?: string[];
+  readonly hosts?: (HostCopy & { readonly entries?: WireEntries; readonly records?: string[] })[];
+}
+
+/** `map.lookup`: the value, or for a wildcard program's map the template's (null when it lacks the key) and each host's. */
+export interface MapLookupResult {
+  readonly value: string | null;
+  readonly hosts?: (HostCopy & { readonly value: string | null })[];
 }
 
 export interface LinkInfo {

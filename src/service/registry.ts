@@ -23,7 +23,13 @@ export interface ObjectRecord {
   readonly section: string;
   readonly type: string;
   readonly execution: 'jit' | 'interpret';
+  /** Where the object is loaded; for an object attached to every host, its template (the service's own context). */
   host: HostHandle | undefined;
+  /**
+   * The per-host copies of an object whose program is attached to every host (docs/service-protocol.md,
+   * "Attaching to every host"), by host id: each loaded with the same ids, its maps its own. Empty otherwise.
+   */
+  readonly instances: Map<number, HostHandle>;
   readonly programs: number[];
   readonly maps: number[];
 }
@@ -38,7 +44,8 @@ export interface ProgramRecord {
   readonly pins: Set<string>;
   /** Where the program should be attached: kept while its host is away, for when it comes back. */
   attachPoint: AttachPoint | undefined;
-  link: number | undefined;
+  /** Attached to every fitting point of every hook host, present and future (its links are in Registry.links). */
+  wildcard: boolean;
   /** The attach type its section names (connect4, recv_accept6 …), where it names one. */
   readonly attach?: string;
   readonly instructions: number;
@@ -87,6 +94,11 @@ export class Registry {
   /** Makes sure ids restored from a state file are not handed out again. */
   reserve(kind: keyof Counters, id: number): void {
     if (id >= this.next[kind]) this.next[kind] = id + 1;
+  }
+
+  /** A program's links, in the order they were made: one, or (attached to every host) one per host and point. */
+  linksOf(program: number): LinkRecord[] {
+    return [...this.links.values()].filter((l) => l.program === program);
   }
 
   /** The pins of an object's programs and maps: an object with none ends with the service. */

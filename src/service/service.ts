@@ -1,8 +1,9 @@
 // ebpfsvc, the control plane (DESIGN.md, "Service and security model"): one local endpoint, the
 // registry of objects, programs, maps, links and pins, verification in a verifier process, and
 // placement of every object in the hook host that owns its attach point (its own context when
-// there is none). Requests that change the registry run one at a time; reads and map operations
-// do not wait for them. Pins are saved in the state directory and restored on start.
+// there is none), or, for a program attached to every host, a copy in each host with the template
+// in its own context. Requests that change the registry run one at a time; reads and map
+// operations do not wait for them. Pins are saved in the state directory and restored on start.
 import { existsSync, mkdirSync, chmodSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -12,7 +13,7 @@ import { ensureToken, tokenMatches } from './credential.js';
 import { HookHost, asServiceError } from './hook-host.js';
 import { endpointFolderProblem } from './endpoint.js';
 import { Log } from './log.js';
-import { clientOps, parseArgs, PROTOCOL_VERSION, ServiceError, type AttachPoint, type ClientOp, type ClientParsed, type WireEntries, type LinkInfo, type MapInfo, type ProgramInfo } from './protocol.js';
+import { clientOps, EVERY_HOST, parseArgs, PROTOCOL_VERSION, ServiceError, type AttachPoint, type ClientOp, type ClientParsed, type HostCopy, type LinkInfo, type MapDumpResult, type MapInfo, type MapLookupResult, type ProgramInfo, type WireEntries } from './protocol.js';
 import { Registry, type HostHandle, type MapRecord, type ObjectRecord, type PinRecord, type ProgramRecord } from './registry.js';
 import { loadState, readObjectFile, saveObjectFile, saveState, type SavedObject, type SavedState } from './state-file.js';
 import { verifyInProcess, type VerifierLimits } from './verifier-process.js';
@@ -58,6 +59,18 @@ interface Wanted {
 }
 const fits = (point: AttachPoint, wanted: Wanted): boolean => point.type === wanted.type && (point.attach === undefined || point.attach === wanted.attach);
 const describeKind = (k: Wanted): string => (k.attach === undefined ? k.type : `${k.type} ${k.attach}`);
+const wantedOf = (p: ProgramRecord): Wanted => ({ type: p.type, attach: p.attach });
+
+/**
+ * The program types hook hosts offer points for (DESIGN.md, "Hooks for applications"): a program
+ * of one of these that names no point, host or pid is attached to every host, present and future
+ * (a sock_addr program only when its section names its attach type: connect4 …). Others (sample,
+ * socket_filter …) load unattached.
+ */
+const HOSTED_TYPES = new Set(['xdp', 'bind', 'cgroup_sock_addr', 'sock_ops']);
+const everyHostFits = (k: Wanted): boolean => HOSTED_TYPES.has(k.type) && (k.type !== 'cgroup_sock_addr' || k.attach !== undefined);
+const describeHost = (h: HostHandle): string => (h.pid === undefined ? h.name : `${h.name} (pid ${h.pid})`);
+const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 async function endpointAnswers(endpoint: string): Promise<boolean> {
   return new Promise((resolve) => {
@@ -100,6 +113,11 @@ export class Service {
   private server: Server | undefined;
   private readonly connections = new Set<Connection>();
   private exclusive: Promise<unknown> = Promise.resolve();
+  /**
+   * Per object attached to every host: its map changes and the loading of a new host's copy (from
+   * the template's contents) take turns, so no change misses a copy that is being made.
+   */
+  private readonly mapTurns = new WeakMap<ObjectRecord, Promise<unknown>>();
   /** Last saved contents of the maps of pinned objects (what a restart restores). */
   private readonly saved = new Map<number, WireEntries>();
   private readonly objectFiles = new Map<number, string>();
@@ -253,7 +271,7 @@ export class Service {
       case 'program.list': {
         const a = parseArgs(clientOps[op], op, raw);
         if (a.id !== undefined) this.program(a.id);
-        return { programs: [...this.registry.programs.values()].filter((p) => (a.id === undefined || p.id === a.id) && (a.type === undefined || p.type === a.type) && (a.attached === 'any' || (p.link !== undefined) === (a.attached === 'yes')) && (a.pinned === 'any' || (p.pins.size > 0) === (a.pinned === 'yes'))).map((p) => this.describeProgram(p)) };
+        return { programs: [...this.registry.programs.values()].filter((p) => (a.id === undefined || p.id === a.id) && (a.type === undefined || p.type === a.type) && (a.attached === 'any' || this.attached(p) === (a.attached === 'yes')) && (a.pinned === 'any' || (p.pins.size > 0) === (a.pinned === 'yes'))).map((p) => this.describeProgram(p)) };
       }
       case 'program.run': {
         const a = parseArgs(clientOps[op], op, raw);
@@ -269,27 +287,27 @@ export class Service {
         if (STREAM_MAP_TYPES.has(m.type) && c.state.role !== 'admin') {
           throw new ServiceError('permission', `reading ${mapTypeName(m.type)} map ${m.id} takes its records (they are gone after): that needs the admin role`);
         }
-        const r = (await this.hostOf(this.object(m.object)).call('host.map', { map: m.id, op: 'dump' })) as { entries: WireEntries; records?: string[] };
-        return { map: this.describeMap(m), entries: r.entries, ...(r.records === undefined ? {} : { records: r.records }) };
+        return this.dumpMap(m);
       }
       case 'map.lookup': {
         const a = parseArgs(clientOps[op], op, raw);
-        const m = this.mapOf(a.map);
-        return this.hostOf(this.object(m.object)).call('host.map', { map: m.id, op: 'lookup', key: a.key });
+        return this.lookupMap(this.mapOf(a.map), a.key);
       }
       case 'map.update':
       case 'map.delete': {
         const a = parseArgs(clientOps[op], op, raw) as { map: number | string; key: string; value?: string; flags?: number };
         const m = this.mapOf(a.map);
         const object = this.object(m.object);
-        const r = await this.hostOf(object).call('host.map', { map: m.id, op: op === 'map.update' ? 'update' : 'delete', key: a.key, value: a.value, flags: a.flags ?? 0 });
+        const args = { map: m.id, op: op === 'map.update' ? 'update' : 'delete', key: a.key, value: a.value, flags: a.flags ?? 0 };
+        const { result, failed } = this.everywhere(object) ? await this.changeEverywhere(object, m, args) : { result: await this.hostOf(object).call('host.map', args), failed: undefined };
         // An acknowledged change of a map that survives restarts is on disk before the reply.
         if (this.registry.hasPins(object)) {
           await this.flush().catch((e: unknown) => {
-            throw new ServiceError('internal', `the map was changed, but saving the state failed (the change may not survive a restart): ${e instanceof Error ? e.message : String(e)}`);
+            throw new ServiceError('internal', `the map was changed, but saving the state failed (the change may not survive a restart): ${messageOf(e)}`);
           });
         }
-        return r;
+        if (failed !== undefined) throw failed;
+        return result;
       }
       case 'link.list':
         parseArgs(clientOps[op], op, raw);
@@ -363,6 +381,20 @@ export class Service {
     return object.host;
   }
 
+  /** Whether a program of the object is attached to every host: its maps then have one copy per host. */
+  private everywhere(object: ObjectRecord): boolean {
+    return this.programsOf(object).some((p) => p.wildcard);
+  }
+
+  /** The hook hosts that hold a copy of an object attached to every host, in host order. */
+  private copiesOf(object: ObjectRecord): HostHandle[] {
+    return [...object.instances.values()].filter((h) => this.hosts.has(h.id)).sort((x, y) => x.id - y.id);
+  }
+
+  private attached(p: ProgramRecord): boolean {
+    return p.wildcard || this.registry.linksOf(p.id).length > 0;
+  }
+
   /** The offered attach point named `name` (and its host), which must run programs like `wanted`. */
   private findPoint(name: string, wanted: Wanted): { host: HostHandle; point: AttachPoint } {
     const all = [...this.hosts.values()].flatMap((host) => host.points.map((point) => ({ host, point })));
@@ -376,15 +408,98 @@ export class Service {
 
   private describeProgram(p: ProgramRecord): ProgramInfo {
     const o = this.registry.objects.get(p.object);
+    const links = this.registry.linksOf(p.id).map((l) => l.id);
+    const attachPoint = p.wildcard ? { type: p.type, name: EVERY_HOST, ...(p.attach === undefined ? {} : { attach: p.attach }) } : (p.attachPoint ?? null);
     return {
       id: p.id, name: p.name, section: p.section, type: p.type, execution: p.execution, object: p.object, path: o?.path ?? null,
-      pins: [...p.pins], link: p.link ?? null, attachPoint: p.attachPoint ?? null, attached: p.link !== undefined,
-      host: o?.host?.name ?? null, maps: o?.maps ?? [], instructions: p.instructions, verifiedMs: p.verifiedMs,
+      pins: [...p.pins], link: links[0] ?? null, links, wildcard: p.wildcard, attachPoint, attached: this.attached(p),
+      host: o?.host?.name ?? null, copies: o === undefined ? [] : this.copiesOf(o).map((h) => h.name), maps: o?.maps ?? [], instructions: p.instructions, verifiedMs: p.verifiedMs,
     };
   }
 
   private describeMap(m: MapRecord): MapInfo {
-    return { id: m.id, name: m.name, type: m.type, typeName: mapTypeName(m.type), keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries, flags: m.flags, innerMapId: m.innerMapId, pins: [...m.pins], object: m.object, host: this.registry.objects.get(m.object)?.host?.name ?? null };
+    const o = this.registry.objects.get(m.object);
+    return {
+      id: m.id, name: m.name, type: m.type, typeName: mapTypeName(m.type), keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries, flags: m.flags, innerMapId: m.innerMapId,
+      pins: [...m.pins], object: m.object, host: o?.host?.name ?? null, copies: o === undefined ? [] : this.copiesOf(o).map((h) => h.name),
+    };
+  }
+
+  // ---- maps ----
+
+  /** The entries (or records) of a map; for a wildcard program's map, the template's and each host's copy's. */
+  private async dumpMap(m: MapRecord): Promise<MapDumpResult> {
+    const object = this.object(m.object);
+    const dump = (h: HostHandle): Promise<{ entries: WireEntries; records?: string[] }> => h.call('host.map', { map: m.id, op: 'dump' }) as Promise<{ entries: WireEntries; records?: string[] }>;
+    const r = await dump(this.hostOf(object));
+    const result: MapDumpResult = { map: this.describeMap(m), entries: r.entries, ...(r.records === undefined ? {} : { records: r.records }) };
+    if (!this.everywhere(object)) return result;
+    const stream = STREAM_MAP_TYPES.has(m.type);
+    const hosts = await Promise.all(this.copiesOf(object).map(async (h) => {
+      const who: HostCopy = { host: h.name, pid: h.pid ?? null };
+      try {
+        const x = await dump(h);
+        return stream ? { ...who, records: x.records ?? [] } : { ...who, entries: x.entries };
+      } catch (e) {
+        return { ...who, ...(stream ? { records: [] } : { entries: [] }), error: messageOf(e) };
+      }
+    }));
+    return { ...result, hosts };
+  }
+
+  /** A key's value; for a wildcard program's map, the template's (null when it has no such key) and each host's. */
+  private async lookupMap(m: MapRecord, key: string): Promise<MapLookupResult> {
+    const object = this.object(m.object);
+    const lookup = async (h: HostHandle): Promise<string> => ((await h.call('host.map', { map: m.id, op: 'lookup', key })) as { value: string }).value;
+    if (!this.everywhere(object)) return { value: await lookup(this.hostOf(object)) };
+    const absent = (e: unknown): boolean => e instanceof ServiceError && e.code === 'not-found';
+    let missing: unknown;
+    const value = await lookup(this.hostOf(object)).catch((e: unknown) => {
+      if (!absent(e)) throw e;
+      missing = e;
+      return null;
+    });
+    const hosts = await Promise.all(this.copiesOf(object).map(async (h) => {
+      const who: HostCopy = { host: h.name, pid: h.pid ?? null };
+      try {
+        return { ...who, value: await lookup(h) };
+      } catch (e) {
+        return { ...who, value: null, ...(absent(e) ? {} : { error: messageOf(e) }) };
+      }
+    }));
+    // No copy has the key: as for any map.
+    if (value === null && hosts.every((h) => h.value === null)) throw missing;
+    return { value, hosts };
+  }
+
+  /**
+   * A map change of a wildcard program's object: the template first (when it says no, nothing
+   * changed), then every host's copy. A host that fails is named in `failed`; the others keep the change.
+   */
+  private changeEverywhere(object: ObjectRecord, m: MapRecord, args: Record<string, unknown>): Promise<{ result: unknown; failed: ServiceError | undefined }> {
+    return this.mapTurn(object, async () => {
+      const result = await this.hostOf(object).call('host.map', args);
+      const copies = this.copiesOf(object);
+      const outcomes = await Promise.allSettled(copies.map((h) => h.call('host.map', args)));
+      const failures = outcomes.flatMap((o, i) => (o.status === 'rejected' ? [{ host: copies[i], error: asServiceError(o.reason) }] : []));
+      if (failures.length === 0) return { result, failed: undefined };
+      const kept = [this.hostOf(object), ...copies.filter((h) => !failures.some((f) => f.host === h))].map(describeHost);
+      const first = failures[0].error;
+      const what = args.op === 'update' ? 'updated' : 'deleted from';
+      const failed = new ServiceError(
+        first instanceof ServiceError ? first.code : 'host',
+        `map ${m.id} (${m.name}) was ${what} in ${kept.join(', ')}, which keep the change; it failed in ${failures.map((f) => `${describeHost(f.host)}: ${messageOf(f.error)}`).join('; ')}`,
+      );
+      this.log.warn('map-change-partial', { map: m.id, op: args.op, failed: failures.map((f) => f.host.name) });
+      return { result, failed };
+    });
+  }
+
+  /** Runs `body` in the object's turn for map changes and copies (see mapTurns). */
+  private mapTurn<T>(object: ObjectRecord, body: () => Promise<T>): Promise<T> {
+    const run = (this.mapTurns.get(object) ?? Promise.resolve()).then(body, body);
+    this.mapTurns.set(object, run.catch(() => undefined));
+    return run;
   }
 
   private status(): Record<string, unknown> {
@@ -418,14 +533,17 @@ export class Service {
       if (taken !== undefined) throw new ServiceError('exists', `${path} is already pinned (${taken.kind} ${taken.id}); give another pinpath= or pinned=none`);
     }
     const attach = spec.programs.find((q) => q.name === verdict.program)?.attachTo;
-    const target = this.placement({ type: verdict.type, attach }, a.attachPoint, a.host === undefined && a.pid === undefined ? undefined : { name: a.host, pid: a.pid });
+    const wanted = { type: verdict.type, attach };
+    const chosen = a.host === undefined && a.pid === undefined ? undefined : { name: a.host, pid: a.pid };
+    const wildcard = this.everyHostAsked(wanted, a.attachPoint, chosen);
+    const target = wildcard ? undefined : this.placement(wanted, a.attachPoint, chosen);
     const object: ObjectRecord = {
       id: this.registry.allocate('object'), path: a.path, bytes, section: verdict.section, type: verdict.type, execution: a.execution,
-      host: target?.host ?? this.localHandle, programs: [], maps: [],
+      host: target?.host ?? this.localHandle, instances: new Map(), programs: [], maps: [],
     };
     const program: ProgramRecord = {
       id: this.registry.allocate('program'), object: object.id, name: verdict.program, section: verdict.section, type: verdict.type, execution: a.execution,
-      pins: new Set(), attachPoint: target?.point, link: undefined, instructions: verdict.report.instructions, verifiedMs: Math.round(verdict.ms * 10) / 10,
+      pins: new Set(), attachPoint: target?.point, wildcard: false, instructions: verdict.report.instructions, verifiedMs: Math.round(verdict.ms * 10) / 10,
       ...(attach === undefined ? {} : { attach }),
     };
     object.programs.push(program.id);
@@ -437,28 +555,42 @@ export class Service {
     for (const m of maps) this.registry.maps.set(m.id, m);
     if (pinned !== 'none') this.pin('program', program.id, pinPath);
     if (pinned === 'all') for (const m of maps) this.pin('map', m.id, `${pinPath}/${m.name}`);
-    if (target !== undefined) {
-      try {
-        await this.attach(program, object, target.point);
-      } catch (e) {
-        // The add fails whole: nothing stays loaded or pinned.
-        for (const path of pinPaths) this.registry.pins.delete(path);
-        this.registry.programs.delete(program.id);
-        for (const m of maps) this.registry.maps.delete(m.id);
-        this.registry.objects.delete(object.id);
-        await object.host?.call('host.unload', { object: object.id }).catch(() => undefined);
-        throw e;
-      }
+    try {
+      if (target !== undefined) await this.attach(program, target.host, target.point);
+      if (wildcard) await this.attachEverywhere(program, object);
+    } catch (e) {
+      // The add fails whole: nothing stays loaded, attached or pinned.
+      await this.detach(program, true);
+      for (const path of pinPaths) this.registry.pins.delete(path);
+      this.registry.programs.delete(program.id);
+      for (const m of maps) this.registry.maps.delete(m.id);
+      this.registry.objects.delete(object.id);
+      await object.host?.call('host.unload', { object: object.id }).catch(() => undefined);
+      throw e;
     }
     // Always saved, pinned or not: the id counters must not hand these ids out again after a crash.
     await this.flush();
-    this.log.info('program-loaded', { id: program.id, name: program.name, type: program.type, path: a.path, host: object.host?.name, attachPoint: target?.point.name, verifiedMs: program.verifiedMs });
+    this.log.info('program-loaded', { id: program.id, name: program.name, type: program.type, path: a.path, host: object.host?.name, attachPoint: wildcard ? EVERY_HOST : target?.point.name, verifiedMs: program.verifiedMs });
     return { ...this.describeProgram(program), verification: verdict.text };
   }
 
   /**
-   * Where a program like `wanted` goes: the named point; else, with a host (by its name or pid),
-   * that host's one point that fits; else the only point that fits anywhere; else nowhere.
+   * Whether a program like `wanted` is to be attached to every host: asked with the point `*`, or
+   * by naming no point, host or pid when hook hosts offer points of its kind.
+   */
+  private everyHostAsked(wanted: Wanted, name: string | undefined, host: { name?: string; pid?: number } | undefined): boolean {
+    if (name === EVERY_HOST) {
+      if (host !== undefined) throw new ServiceError('invalid', `interface=${EVERY_HOST} is every hook host, and host= or pid= names one: give one or the other`);
+      if (!everyHostFits(wanted)) throw new ServiceError('invalid', `hook hosts offer no points for ${describeKind(wanted)} programs: ${EVERY_HOST} (every host) is for xdp, bind, cgroup_sock_addr (with its attach type) and sock_ops programs`);
+      return true;
+    }
+    return name === undefined && host === undefined && everyHostFits(wanted);
+  }
+
+  /**
+   * Where a program like `wanted` goes when it is not attached to every host: the named point; else,
+   * with a host (by its name or pid), that host's one point that fits; else the only point that fits
+   * anywhere; else nowhere.
    */
   private placement(wanted: Wanted, name: string | undefined, host?: { name?: string; pid?: number }): { host: HostHandle; point: AttachPoint } | undefined {
     if (name !== undefined) return this.findPoint(name, wanted);
@@ -474,7 +606,11 @@ export class Service {
 
   /** Loads an object into its host: its programs (none for pinned maps that outlived them) and maps. */
   private async load(object: ObjectRecord, programs: readonly ProgramRecord[], maps: readonly MapRecord[], contents: ReadonlyMap<number, WireEntries> | undefined): Promise<void> {
-    const host = this.hostOf(object);
+    await this.loadIn(this.hostOf(object), object, programs, maps, contents);
+  }
+
+  /** Loads an object into `host` (its own host, or a host that gets a copy): the same ids in every host. */
+  private async loadIn(host: HostHandle, object: ObjectRecord, programs: readonly ProgramRecord[], maps: readonly MapRecord[], contents: ReadonlyMap<number, WireEntries> | undefined): Promise<void> {
     await host.call('host.load', {
       object: object.id,
       bytes: Buffer.from(object.bytes).toString('base64'),
@@ -483,25 +619,98 @@ export class Service {
     });
   }
 
-  private async attach(program: ProgramRecord, object: ObjectRecord, point: AttachPoint): Promise<void> {
-    const host = this.hostOf(object);
+  /** Attaches a program (loaded in `host`) to one of the host's points; returns the new link's id. */
+  private async attach(program: ProgramRecord, host: HostHandle, point: AttachPoint): Promise<number> {
     const link = this.registry.allocate('link');
     await host.call('host.attach', { program: program.id, link, point });
     this.registry.links.set(link, { id: link, program: program.id, point, host: host.id });
-    program.link = link;
-    program.attachPoint = point;
+    if (!program.wildcard) program.attachPoint = point;
     this.log.info('attached', { program: program.id, link, type: point.type, attachPoint: point.name, host: host.name });
+    return link;
   }
 
+  /** Attaches a program to every fitting point of every hook host present; hosts that come later are covered as they register. */
+  private async attachEverywhere(program: ProgramRecord, object: ObjectRecord): Promise<void> {
+    program.wildcard = true;
+    program.attachPoint = undefined;
+    for (const host of [...this.hosts.values()]) {
+      if (!host.local) await this.cover(program, object, host);
+    }
+  }
+
+  /**
+   * Gives `host` a copy of a wildcard program's object (maps from the template's contents) and
+   * attaches the program to each of its points that fit and are not linked yet; returns how many.
+   * A failure leaves nothing of it in that host.
+   */
+  private async cover(program: ProgramRecord, object: ObjectRecord, host: HostHandle): Promise<number> {
+    const linked = this.registry.linksOf(program.id).filter((l) => l.host === host.id);
+    const points = host.points.filter((q) => fits(q, wantedOf(program)) && !linked.some((l) => samePoint(l.point, q)));
+    if (points.length === 0) return 0;
+    const added = !object.instances.has(host.id);
+    const made: number[] = [];
+    try {
+      if (added) await this.addInstance(object, host);
+      for (const point of points) made.push(await this.attach(program, host, point));
+    } catch (e) {
+      await Promise.all(made.map((id) => this.endLink(id)));
+      if (added) await this.dropInstance(object, host);
+      const error = asServiceError(e);
+      throw new ServiceError(error instanceof ServiceError ? error.code : 'host', `attaching program ${program.id} to every hook host failed in ${describeHost(host)}: ${messageOf(error)}`);
+    }
+    return made.length;
+  }
+
+  /** Loads a copy of an object in `host` with the template's carried map contents, in the object's map turn. */
+  private async addInstance(object: ObjectRecord, host: HostHandle): Promise<void> {
+    await this.mapTurn(object, async () => {
+      const contents = await this.contentsOf(object);
+      await this.loadIn(host, object, this.programsOf(object), this.mapsOf(object), contents);
+      object.instances.set(host.id, host);
+    });
+    this.log.info('copy-loaded', { object: object.id, host: host.name, why: 'attached to every host' });
+  }
+
+  /** Unloads a host's copy of an object (its links detached first). */
+  private async dropInstance(object: ObjectRecord, host: HostHandle): Promise<void> {
+    if (!object.instances.delete(host.id)) return;
+    await host.call('host.unload', { object: object.id }).catch(() => undefined);
+    this.log.info('copy-unloaded', { object: object.id, host: host.name });
+  }
+
+  /** The carried maps' contents of an object, from where it is loaded (the template for a wildcard object). */
+  private async contentsOf(object: ObjectRecord): Promise<Map<number, WireEntries>> {
+    const from = this.hostOf(object);
+    const contents = new Map<number, WireEntries>();
+    for (const m of this.mapsOf(object).filter(carried)) {
+      const r = (await from.call('host.map', { map: m.id, op: 'dump' })) as { entries: WireEntries };
+      contents.set(m.id, r.entries);
+    }
+    return contents;
+  }
+
+  private async endLink(id: number): Promise<void> {
+    const link = this.registry.links.get(id);
+    if (link === undefined) return;
+    this.registry.links.delete(id);
+    const host = this.hosts.get(link.host);
+    await host?.call('host.detach', { link: id }).catch(() => undefined);
+    this.log.info('detached', { program: link.program, link: id, attachPoint: link.point.name, host: host?.name });
+  }
+
+  /**
+   * Ends every link of a program at once (all hosts' for a wildcard program, whose copies are then
+   * unloaded: only the template stays); `forget` also forgets its point. Says whether it was attached.
+   */
   private async detach(program: ProgramRecord, forget: boolean): Promise<boolean> {
-    const link = program.link === undefined ? undefined : this.registry.links.get(program.link);
+    const links = this.registry.linksOf(program.id);
+    const wasWildcard = program.wildcard;
     if (forget) program.attachPoint = undefined;
-    if (link === undefined) return false;
-    program.link = undefined;
-    this.registry.links.delete(link.id);
-    await this.hosts.get(link.host)?.call('host.detach', { link: link.id }).catch(() => undefined);
-    this.log.info('detached', { program: program.id, link: link.id, attachPoint: link.point.name });
-    return true;
+    program.wildcard = false;
+    await Promise.all(links.map((l) => this.endLink(l.id)));
+    const object = this.registry.objects.get(program.object);
+    if (wasWildcard && object !== undefined && !this.everywhere(object)) await Promise.all([...object.instances.values()].map((h) => this.dropInstance(object, h)));
+    return links.length > 0 || wasWildcard;
   }
 
   private async deleteProgram(id: number): Promise<unknown> {
@@ -551,16 +760,37 @@ export class Service {
       done.push(`Pinned ${p.id} at ${a.pinPath}`);
     }
     if (a.attached === false) {
-      if (await this.detach(p, true)) done.push(`Detached ${p.id}`);
+      const links = this.registry.linksOf(p.id).length;
+      const wasWildcard = p.wildcard;
+      if (await this.detach(p, true)) done.push(wasWildcard ? `Detached ${p.id} from every hook host (${links} link${links === 1 ? '' : 's'})` : `Detached ${p.id}`);
     } else if (a.attachPoint !== undefined || a.host !== undefined || a.pid !== undefined || a.attached === true) {
-      const wanted = { type: p.type, attach: p.attach };
+      const wanted = wantedOf(p);
       const chosen = a.host === undefined && a.pid === undefined ? undefined : { name: a.host, pid: a.pid };
-      const target = a.attachPoint !== undefined || chosen !== undefined ? this.placement(wanted, a.attachPoint, chosen) : p.attachPoint !== undefined ? this.findPoint(p.attachPoint.name, wanted) : this.placement(wanted, undefined);
-      if (target === undefined) throw new ServiceError('invalid', `say which attach point: interface=NAME (see ebpf show attachpoints)`);
-      await this.detach(p, false);
-      if (object.host !== target.host) await this.move(object, target.host);
-      await this.attach(p, object, target.point);
-      done.push(`Attached ${p.id} to ${target.point.name}`);
+      const named = a.attachPoint !== undefined || chosen !== undefined;
+      // Nothing named: where it was (every host, or its remembered point), else every host when hosts offer its kind.
+      const everywhere = named ? this.everyHostAsked(wanted, a.attachPoint, chosen) : p.wildcard || (p.attachPoint === undefined && everyHostFits(wanted));
+      if (everywhere) {
+        if (!p.wildcard) {
+          await this.detach(p, true);
+          if (object.host !== this.localHandle) await this.move(object, this.localHandle);
+        }
+        try {
+          await this.attachEverywhere(p, object);
+        } catch (e) {
+          await this.detach(p, true);
+          const error = asServiceError(e);
+          throw new ServiceError(error instanceof ServiceError ? error.code : 'host', `${messageOf(error)}; program ${p.id} is now detached`);
+        }
+        const links = this.registry.linksOf(p.id).length;
+        done.push(`Attached ${p.id} to every hook host (${EVERY_HOST}): ${links} link${links === 1 ? '' : 's'} now`);
+      } else {
+        const target = named ? this.placement(wanted, a.attachPoint, chosen) : p.attachPoint !== undefined ? this.findPoint(p.attachPoint.name, wanted) : this.placement(wanted, undefined);
+        if (target === undefined) throw new ServiceError('invalid', `say which attach point: interface=NAME (see ebpf show attachpoints)`);
+        await this.detach(p, false);
+        if (object.host !== target.host) await this.move(object, target.host);
+        await this.attach(p, target.host, target.point);
+        done.push(`Attached ${p.id} to ${target.point.name}`);
+      }
     }
     await this.flush();
     return { ...this.describeProgram(p), done };
@@ -569,11 +799,7 @@ export class Service {
   /** Moves an object (maps with their contents) to another host. */
   private async move(object: ObjectRecord, to: HostHandle): Promise<void> {
     const from = this.hostOf(object);
-    const contents = new Map<number, WireEntries>();
-    for (const m of this.mapsOf(object).filter(carried)) {
-      const r = (await from.call('host.map', { map: m.id, op: 'dump' })) as { entries: WireEntries };
-      contents.set(m.id, r.entries);
-    }
+    const contents = await this.contentsOf(object);
     object.host = to;
     try {
       await this.load(object, this.programsOf(object), this.mapsOf(object), contents);
@@ -624,6 +850,7 @@ export class Service {
   private async registerHost(points: readonly AttachPoint[], pid: number | undefined, c: Connection): Promise<unknown> {
     if (c.state.host !== undefined) throw new ServiceError('out-of-order', 'this connection is already a hook host');
     for (const p of points) {
+      if (p.name === EVERY_HOST) throw new ServiceError('invalid', `an attach point cannot be named ${EVERY_HOST}: that name means every hook host`);
       for (const h of this.hosts.values()) {
         if (h.points.some((q) => samePoint(p, q))) throw new ServiceError('exists', `attach point ${p.type} ${p.name} is already offered by ${h.name}`);
       }
@@ -642,16 +869,28 @@ export class Service {
     return { host: host.id, name: host.name };
   }
 
+  /**
+   * A host registered: pinned programs that wait for one of its points go back to it, then the
+   * programs attached to every host get a copy in it, attached to its points that fit them.
+   */
   private async returnToHost(host: HostHandle): Promise<void> {
+    if (!this.hosts.has(host.id)) return;
     for (const p of this.registry.programs.values()) {
       const point = p.attachPoint;
-      if (point === undefined || p.link !== undefined || !host.points.some((q) => samePoint(q, point))) continue;
+      if (p.wildcard || point === undefined || this.registry.linksOf(p.id).length > 0 || !host.points.some((q) => samePoint(q, point))) continue;
       const object = this.object(p.object);
       try {
         if (object.host !== host) await this.move(object, host);
-        await this.attach(p, object, point);
+        await this.attach(p, host, point);
       } catch (e) {
-        this.log.error('reattach-failed', { program: p.id, host: host.name, error: e instanceof Error ? e.message : String(e) });
+        this.log.error('reattach-failed', { program: p.id, host: host.name, error: messageOf(e) });
+      }
+    }
+    for (const p of [...this.registry.programs.values()].filter((q) => q.wildcard)) {
+      try {
+        await this.cover(p, this.object(p.object), host);
+      } catch (e) {
+        this.log.error('reattach-failed', { program: p.id, host: host.name, error: messageOf(e) });
       }
     }
     // New link ids are counted in the state file too.
@@ -666,11 +905,11 @@ export class Service {
     for (const link of [...this.registry.links.values()]) {
       if (link.host !== host.id) continue;
       this.registry.links.delete(link.id);
-      const p = this.registry.programs.get(link.program);
-      if (p !== undefined) p.link = undefined;
       this.log.warn('link-ended', { link: link.id, program: link.program, attachPoint: link.point.name, why: `host ${host.name} went away` });
     }
     for (const object of [...this.registry.objects.values()]) {
+      // Its copy of a wildcard object went with it; the template and the other hosts' copies stay.
+      if (object.instances.delete(host.id)) this.log.info('copy-ended', { object: object.id, host: host.name, why: 'the host went away' });
       if (object.host !== host) continue;
       object.host = undefined;
       if (!this.registry.hasPins(object)) {
@@ -738,7 +977,7 @@ export class Service {
       }
       objects.push({
         id: o.id, ...(o.path === undefined ? {} : { path: o.path }), file, section: o.section, type: o.type, execution: o.execution,
-        programs: o.programs.map((id) => this.registry.programs.get(id) as ProgramRecord).map((p) => ({ id: p.id, name: p.name, pins: [...p.pins], attachPoint: p.attachPoint ?? null })),
+        programs: o.programs.map((id) => this.registry.programs.get(id) as ProgramRecord).map((p) => ({ id: p.id, name: p.name, pins: [...p.pins], attachPoint: p.attachPoint ?? null, ...(p.wildcard ? { wildcard: true } : {}) })),
         maps: o.maps.map((id) => this.registry.maps.get(id) as MapRecord).map((m) => ({ id: m.id, name: m.name, pins: [...m.pins], entries: this.saved.get(m.id) ?? [] })),
       });
     }
@@ -780,12 +1019,12 @@ export class Service {
       verifiedMs = Math.round(verdict.ms * 10) / 10;
     }
     const spec = openObject(bytes, { path: saved.path });
-    const object: ObjectRecord = { id: saved.id, path: saved.path, bytes, section: saved.section, type: saved.type, execution: saved.execution, host: this.localHandle, programs: [], maps: [] };
+    const object: ObjectRecord = { id: saved.id, path: saved.path, bytes, section: saved.section, type: saved.type, execution: saved.execution, host: this.localHandle, instances: new Map(), programs: [], maps: [] };
     const programs: ProgramRecord[] = saved.programs.map((p) => {
       const ps = spec.programs.find((q) => q.name === p.name);
       return {
         id: p.id, object: object.id, name: p.name, section: saved.section, type: saved.type, execution: saved.execution, pins: new Set(p.pins),
-        attachPoint: p.attachPoint ?? undefined, link: undefined, instructions: ps?.instructions.length ?? 0, verifiedMs, ...(ps?.attachTo === undefined ? {} : { attach: ps.attachTo }),
+        attachPoint: p.attachPoint ?? undefined, wildcard: p.wildcard ?? false, instructions: ps?.instructions.length ?? 0, verifiedMs, ...(ps?.attachTo === undefined ? {} : { attach: ps.attachTo }),
       };
     });
     const maps: MapRecord[] = saved.maps.map((m) => {

@@ -1,5 +1,5 @@
 // What survives a restart (docs/service-protocol.md, "Durability"): the objects that hold a pin, their programs' pins and
-// attach points, their maps' pins and contents, and the id counters. Written atomically: a
+// attach points (or that they are attached to every host), their maps' pins and contents, and the id counters. Written atomically: a
 // temporary file, fsync, rename over state.json, fsync of the directory, so a kill -9 at any
 // moment leaves either the old file or the new one. Object files are kept by content hash.
 import { createHash } from 'node:crypto';
@@ -16,7 +16,8 @@ const savedObject = z.strictObject({
   section: z.string(),
   type: z.string(),
   execution: z.enum(['jit', 'interpret']),
-  programs: z.array(z.strictObject({ id: z.number().int(), name: z.string(), pins, attachPoint: attachPointSchema.nullable() })),
+  // wildcard: attached to every hook host (absent in files written before it existed: false).
+  programs: z.array(z.strictObject({ id: z.number().int(), name: z.string(), pins, attachPoint: attachPointSchema.nullable(), wildcard: z.boolean().optional() })),
   maps: z.array(z.strictObject({ id: z.number().int(), name: z.string(), pins, entries: z.array(z.tuple([z.string(), z.string()])) })),
 });
 export const stateSchema = z.strictObject({

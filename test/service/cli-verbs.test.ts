@@ -53,14 +53,19 @@ describe('the ebpf verbs against a running service', () => {
   });
 
   test('add program prints the new id; show programs lists it in a table and show program N in detail', async () => {
-    const id = loadedId(await ok('add', 'program', droppacket, 'pinned=none'));
+    const added1 = await ok('add', 'program', droppacket, 'pinned=none');
+    const id = loadedId(added1);
+    // Named no attach point: an xdp program is attached to every hook host (none yet), present and future.
+    assert.match(added1, /^Attached to \* \(every hook host's xdp points, present and future\): 0 links now$/m);
     const [table, detail, programs] = await Promise.all([ok('show', 'programs'), ok('show', 'program', String(id)), json<ProgramInfo[]>('show', 'programs')]);
     assert.match(table, /ID\s+Pins\s+Links\s+Mode\s+Type\s+Name/);
-    assert.match(table, new RegExp(`^\\s+${id}\\s+0\\s+0\\s+JIT\\s+xdp\\s+drop_empty_udp$`, 'm'));
+    assert.match(table, new RegExp(`^\\s+${id}\\s+0\\s+0\\*\\s+JIT\\s+xdp\\s+drop_empty_udp$`, 'm'));
+    assert.match(table, /^\* attached to every hook host, present and future/m);
     assert.match(detail, new RegExp(`^ID\\s+: ${id}$`, 'm'));
     assert.match(detail, /^Name\s+: drop_empty_udp$/m);
     assert.match(detail, /^Section\s+: xdp$/m);
-    assert.match(detail, /^Hook host\s+: ebpfsvc$/m);
+    assert.match(detail, /^Hook host\s+: ebpfsvc \(the template\)$/m);
+    assert.match(detail, /^Attach point\s+: \* \(every hook host's xdp points, present and future\)$/m);
     const p = programs.find((x) => x.id === id);
     assert.ok(p !== undefined, JSON.stringify(programs));
     assert.equal(p.name, 'drop_empty_udp');
@@ -68,7 +73,7 @@ describe('the ebpf verbs against a running service', () => {
     assert.deepEqual(p.pins, []);
     // bpftool's place for -j (before the command) gives the same JSON.
     assert.deepEqual(JSON.parse(await ok('-j', 'show', 'programs')), programs);
-    assert.equal(p.attached, false);
+    assert.deepEqual([p.attached, p.wildcard, p.links, p.attachPoint, p.copies], [true, true, [], { type: 'xdp', name: '*' }, []]);
     const added = await json<ProgramInfo & { verification: string }>('add', 'program', droppacket, 'pinned=none', 'execution=interpret');
     assert.equal(added.id, id + 1);
     assert.equal(added.execution, 'interpret');
@@ -121,7 +126,8 @@ describe('the ebpf verbs against a running service', () => {
     assert.match(dump, /^Found 2 elements in map/m);
     assert.equal(dumped.map.id, Number(mapId));
     assert.deepEqual(dumped.entries.map((e) => [e.key, e.valueNumber]).sort(), [['07000000', '9'], ['0a000001', '300']]);
-    assert.deepEqual(looked, { key: '07000000', value: '0900000000000000', valueNumber: '9' });
+    // hash_counter is attached to every hook host: a per-host breakdown, empty with no host running.
+    assert.deepEqual(looked, { key: '07000000', value: '0900000000000000', valueNumber: '9', hosts: [] });
     assert.match(array, /^key: 00 00 00 00 {2}value: 03 00 00 00 00 00 00 00 {2}\(3\)$/m);
     const [deleted1, deleted2, noDelete] = await Promise.all([ok('map', 'delete', mapId, '7'), ok('map', 'delete', pin, 'hex:0a000001'), cli('map', 'delete', arrayId, '0')]);
     assert.match(deleted1, /^Deleted the key from map/m);
@@ -169,7 +175,7 @@ describe('the ebpf verbs against a running service', () => {
     assert.deepEqual(out.trim().split('\n').sort(), [`Unpinned ${id} from /set/again`, `Unpinned ${id} from setme`]);
     const [[after], unpinned, nothing] = await Promise.all([json<ProgramInfo[]>('show', 'programs', `id=${id}`), ok('show', 'programs', 'pinned=no'), cli('set', 'program', String(id))]);
     assert.deepEqual(after.pins, []);
-    assert.match(unpinned, new RegExp(`^\\s+${id}\\s+0\\s+0\\s+JIT`, 'm'));
+    assert.match(unpinned, new RegExp(`^\\s+${id}\\s+0\\s+0\\*\\s+JIT`, 'm'));
     assert.equal(nothing.code, 2);
     assert.match(oneLine(nothing.stderr), /say what to change/);
   });
@@ -180,7 +186,8 @@ describe('the ebpf verbs against a running service', () => {
     const out = await ok('delete', 'program', String(id));
     const lines = out.trim().split('\n');
     assert.deepEqual(lines.slice(0, 2).sort(), [`Unpinned ${id} from /doomed/too`, `Unpinned ${id} from doomed`]);
-    assert.equal(lines[2], `Deleted program ${id}`);
+    // It was attached to every hook host (none running): deleting detaches it.
+    assert.deepEqual(lines.slice(2), [`Detached ${id}`, `Deleted program ${id}`]);
     const [programs, pins, again, shown] = await Promise.all([json<ProgramInfo[]>('show', 'programs'), json<PinInfo[]>('show', 'pins'), cli('delete', 'program', `id=${id}`), cli('show', 'program', String(id))]);
     assert.equal(programs.some((p) => p.id === id), false);
     assert.equal(pins.some((p) => p.path.startsWith('doomed') || p.path.startsWith('/doomed')), false);

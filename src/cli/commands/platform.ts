@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { ServiceClient } from '../../service/client.js';
 import { locations } from '../../service/endpoint.js';
-import { fromHex, ServiceError, type LinkInfo, type MapInfo, type PinInfo, type ProgramInfo, type RunResult } from '../../service/protocol.js';
+import { fromHex, ServiceError, type HostCopy, type LinkInfo, type MapDumpResult, type MapInfo, type MapLookupResult, type PinInfo, type ProgramInfo, type RunResult } from '../../service/protocol.js';
 import { UsageError } from '../errors.js';
 import { parseBytes } from '../map-values.js';
 import { parseId, parseNetshArgs } from '../netsh-args.js';
@@ -36,6 +36,10 @@ const json = (out: Out, value: unknown): number => {
 const right = (v: string | number, width: number): string => String(v).padStart(width);
 const left = (v: string | number, width: number): string => String(v).padEnd(width);
 const mode = (p: ProgramInfo): string => (p.execution === 'jit' ? 'JIT' : 'INTERPRET');
+/** What a program attaches to: its type, and its attach type where its section names one (cgroup_sock_addr connect4). */
+const attachKind = (p: ProgramInfo): string => (p.attachPoint?.attach === undefined ? p.type : `${p.type} ${p.attachPoint.attach}`);
+/** The Links column: how many, and `*` for a program attached to every hook host. */
+const linkCount = (p: ProgramInfo): string => `${p.links.length}${p.wildcard ? '*' : ''}`;
 
 // ---- programs ----
 
@@ -72,7 +76,8 @@ export async function addProgramCommand(args: string[], options: ServiceCommandO
     })) as ProgramInfo & { verification: string };
     if (options.json === true) return json(out, r);
     out(`Loaded with ID ${r.id}\n`);
-    if (r.attached && r.attachPoint !== null) out(`Attached to ${r.attachPoint.name} (${r.attachPoint.type}) in ${r.host ?? '?'}\n`);
+    if (r.wildcard) out(`Attached to * (every hook host's ${attachKind(r)} points, present and future): ${r.links.length} link${r.links.length === 1 ? '' : 's'} now\n`);
+    else if (r.attached && r.attachPoint !== null) out(`Attached to ${r.attachPoint.name} (${r.attachPoint.type}) in ${r.host ?? '?'}\n`);
     return 0;
   });
 }
@@ -140,16 +145,19 @@ export function programsTable(programs: readonly ProgramInfo[]): string {
   // ebpf-for-windows' layout, column for column; a longer type name pushes its row's name right.
   let s = '\n    ID  Pins  Links  Mode       Type           Name\n';
   s += '======  ====  =====  =========  =============  ====================\n';
-  for (const p of programs) s += `${right(p.id, 6)}  ${right(p.pins.length, 4)}  ${right(p.attached ? 1 : 0, 5)}  ${left(mode(p), 9)}  ${left(p.type, 13)}  ${p.name}\n`;
+  for (const p of programs) s += `${right(p.id, 6)}  ${right(p.pins.length, 4)}  ${right(linkCount(p), 5)}  ${left(mode(p), 9)}  ${left(p.type, 13)}  ${p.name}\n`;
+  if (programs.some((p) => p.wildcard)) s += '\n* attached to every hook host, present and future (ebpf show links lists each host\'s links)\n';
   return s;
 }
 
 function programDetails(p: ProgramInfo): string {
   const rows: [string, string | number][] = [
     ['ID', p.id], ['File name', p.path ?? '-'], ['Section', p.section], ['Name', p.name], ['Program type', p.type], ['Mode', mode(p)],
-    ['Instructions', p.instructions], ['Verified in', `${p.verifiedMs} ms`], ['Hook host', p.host ?? 'none (its host went away)'],
+    ['Instructions', p.instructions], ['Verified in', `${p.verifiedMs} ms`],
+    ['Hook host', p.host === null ? 'none (its host went away)' : p.wildcard ? `${p.host} (the template)${p.copies.length === 0 ? '' : `, and a copy in ${p.copies.join(', ')}`}` : p.host],
     ['# map IDs', p.maps.length], ['map IDs', p.maps.join(', ') || '-'], ['# pinned paths', p.pins.length], ['pinned paths', p.pins.join(', ') || '-'],
-    ['# links', p.attached ? 1 : 0], ['Attach point', p.attachPoint === null ? '-' : `${p.attachPoint.name} (${p.attachPoint.type})${p.attached ? '' : ', waiting for its host'}`],
+    ['# links', p.links.length],
+    ['Attach point', p.attachPoint === null ? '-' : p.wildcard ? `* (every hook host's ${attachKind(p)} points, present and future)` : `${p.attachPoint.name} (${p.attachPoint.type})${p.attached ? '' : ', waiting for its host'}`],
   ];
   return `\n${rows.map(([k, v]) => `${left(k, 15)}: ${v}\n`).join('')}`;
 }
@@ -267,33 +275,79 @@ async function describeMap(c: ServiceClient, ref: number | string): Promise<MapI
 
 const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
+/** A value as the CLI's JSON gives it: hex, and its number when it is one. */
+const jsonValue = (value: string): { value: string; valueNumber?: string } => ({ value, ...(numberOf(value) === undefined ? {} : { valueNumber: numberOf(value) }) });
+const valueText = (v: string): string => {
+  const n = numberOf(v);
+  return `${spaced(v)}${n === undefined ? '' : `  (${n})`}`;
+};
+
+/** The rows of a wildcard program's map (one copy per host): a Host and a Pid column, then what each holds. */
+const HOST_HEADER = `${left('Host', 20)}  ${right('Pid', 7)}  `;
+const HOST_RULE = `${'='.repeat(20)}  ${'='.repeat(7)}  `;
+const hostRow = (host: string, pid: number | string | null, text: string): string => `${left(host, 20)}  ${right(pid ?? '-', 7)}  ${text}\n`;
+const plural = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
+
 export async function serviceMapDumpCommand(ref: string, options: ServiceCommandOptions, out: Out): Promise<number> {
   return withClient(options, async (c) => {
-    const r = (await c.request('map.dump', { map: mapReference(ref) })) as { map: MapInfo; entries: [string, string][]; records?: string[] };
+    const r = (await c.request('map.dump', { map: mapReference(ref) })) as MapDumpResult;
+    const template = `${r.map.host ?? '?'} (template)`;
     if (r.records !== undefined) {
-      if (options.json === true) return json(out, { map: r.map, records: r.records });
-      for (const [i, record] of r.records.entries()) out(`record ${i + 1}: ${spaced(record)}\n`);
-      out(`Read ${r.records.length} record${r.records.length === 1 ? '' : 's'} from ${r.map.typeName} map ${r.map.id} (${r.map.name})\n`);
+      if (options.json === true) return json(out, { map: r.map, records: r.records, ...(r.hosts === undefined ? {} : { hosts: r.hosts.map((h) => ({ ...who(h), records: h.records ?? [] })) }) });
+      // A wildcard program's map with no host's copy yet reads as any map.
+      if (r.hosts === undefined || r.hosts.length === 0) {
+        for (const [i, record] of r.records.entries()) out(`record ${i + 1}: ${spaced(record)}\n`);
+        out(`Read ${plural(r.records.length, 'record')} from ${r.map.typeName} map ${r.map.id} (${r.map.name})\n`);
+        return 0;
+      }
+      out(`${HOST_HEADER}Record\n${HOST_RULE}======\n`);
+      for (const record of r.records) out(hostRow(template, c.servicePid, spaced(record)));
+      for (const h of r.hosts) {
+        if (h.error !== undefined) out(hostRow(h.host, h.pid, `error: ${h.error}`));
+        for (const record of h.records ?? []) out(hostRow(h.host, h.pid, spaced(record)));
+      }
+      const fromHosts = r.hosts.reduce((n, h) => n + (h.records?.length ?? 0), 0);
+      out(`Read ${plural(r.records.length + fromHosts, 'record')} from ${r.map.typeName} map ${r.map.id} (${r.map.name}): ${r.records.length} in ${r.map.host ?? '?'}, ${fromHosts} in ${plural(r.hosts.length, 'hook host')}\n`);
       return 0;
     }
-    if (options.json === true) return json(out, { map: r.map, entries: r.entries.map(([key, value]) => ({ key, value, ...(numberOf(value) === undefined ? {} : { valueNumber: numberOf(value) }) })) });
-    for (const [k, v] of r.entries) {
-      const n = numberOf(v);
-      out(`key: ${spaced(k)}  value: ${spaced(v)}${n === undefined ? '' : `  (${n})`}\n`);
+    const entries = (list: readonly (readonly [string, string])[]) => list.map(([key, value]) => ({ key, ...jsonValue(value) }));
+    if (options.json === true) return json(out, { map: r.map, entries: entries(r.entries), ...(r.hosts === undefined ? {} : { hosts: r.hosts.map((h) => ({ ...who(h), entries: entries(h.entries ?? []) })) }) });
+    const entry = (k: string, v: string): string => `key: ${spaced(k)}  value: ${valueText(v)}`;
+    if (r.hosts === undefined || r.hosts.length === 0) {
+      for (const [k, v] of r.entries) out(`${entry(k, v)}\n`);
+      out(`Found ${plural(r.entries.length, 'element')} in map ${r.map.id} (${r.map.name})\n`);
+      return 0;
     }
-    out(`Found ${r.entries.length} element${r.entries.length === 1 ? '' : 's'} in map ${r.map.id} (${r.map.name})\n`);
+    out(`${HOST_HEADER}Entry\n${HOST_RULE}=====\n`);
+    for (const [k, v] of r.entries) out(hostRow(template, c.servicePid, entry(k, v)));
+    for (const h of r.hosts) {
+      if (h.error !== undefined) out(hostRow(h.host, h.pid, `error: ${h.error}`));
+      for (const [k, v] of h.entries ?? []) out(hostRow(h.host, h.pid, entry(k, v)));
+    }
+    const inHosts = r.hosts.map((h) => `${h.entries?.length ?? 0} in ${h.host}`);
+    out(`Found ${plural(r.entries.length, 'element')} in map ${r.map.id} (${r.map.name}) in ${r.map.host ?? '?'} (the template), and in its copies: ${inHosts.join(', ')}\n`);
     return 0;
   });
 }
+
+/** A host's copy, for JSON: its name, pid and (when it said nothing) why. */
+const who = (h: HostCopy): HostCopy => ({ host: h.host, pid: h.pid, ...(h.error === undefined ? {} : { error: h.error }) });
 
 export async function serviceMapLookupCommand(ref: string, key: string, options: ServiceCommandOptions, out: Out): Promise<number> {
   return withClient(options, async (c) => {
     const m = await describeMap(c, mapReference(ref));
     const k = hexOf(parseBytes(key, m.keySize, 'key'));
-    const r = (await c.request('map.lookup', { map: m.id, key: k })) as { value: string };
-    if (options.json === true) return json(out, { key: k, value: r.value, ...(numberOf(r.value) === undefined ? {} : { valueNumber: numberOf(r.value) }) });
-    const n = numberOf(r.value);
-    out(`key: ${spaced(k)}  value: ${spaced(r.value)}${n === undefined ? '' : `  (${n})`}\n`);
+    const r = (await c.request('map.lookup', { map: m.id, key: k })) as MapLookupResult;
+    const orNull = (v: string | null) => (v === null ? { value: null } : jsonValue(v));
+    if (options.json === true) return json(out, { key: k, ...orNull(r.value), ...(r.hosts === undefined ? {} : { hosts: r.hosts.map((h) => ({ ...who(h), ...orNull(h.value) })) }) });
+    if (r.hosts === undefined || r.hosts.length === 0) {
+      out(`key: ${spaced(k)}  value: ${valueText(r.value ?? '')}\n`);
+      return 0;
+    }
+    const text = (v: string | null, error?: string): string => (error !== undefined ? `error: ${error}` : v === null ? 'none (no such key)' : valueText(v));
+    out(`key: ${spaced(k)}\n${HOST_HEADER}Value\n${HOST_RULE}=====\n`);
+    out(hostRow(`${m.host ?? '?'} (template)`, c.servicePid, text(r.value)));
+    for (const h of r.hosts) out(hostRow(h.host, h.pid, text(h.value, h.error)));
     return 0;
   });
 }
