@@ -5,14 +5,15 @@
  * to a ring buffer with its flow tuple, and counted per event.
  *
  * Section: sockops (program `sockops_monitor`), context struct bpf_sock_ops.
- * Maps:    connection_events: RINGBUF, 64 KiB, records struct connection_event (20 bytes:
+ * Maps:    connection_events: RINGBUF, 64 KiB, records struct connection_event (32 bytes:
  *            op u32, local_ip4 u32 and remote_ip4 u32 in network order, local_port u32 in host order,
- *            remote_port u32 in host order).
+ *            remote_port u32 in host order, 4 zero bytes, the socket's cookie u64: the same for
+ *            every event of one end of a connection, so a reader pairs each close with its open).
  *          event_counts: ARRAY, key __u32 (0 active, 1 passive, 2 closed), value __u64, 3 entries.
  *
  * Input -> records and counts:
  *   ACTIVE_ESTABLISHED_CB (4), 127.0.0.1:40000 -> 127.0.0.1:8080 -> record { 4, 127.0.0.1,
- *     127.0.0.1, 40000, 8080 }; event_counts[0] += 1
+ *     127.0.0.1, 40000, 8080, 0, cookie }; event_counts[0] += 1
  *   PASSIVE_ESTABLISHED_CB (5)                 -> event_counts[1] += 1, a record with op 5
  *   STATE_CB (10) with args[1] = BPF_TCP_CLOSE (7) -> event_counts[2] += 1, a record with op 10
  *   any other op                               -> nothing
@@ -31,6 +32,8 @@ struct connection_event {
     __u32 remote_ip4;
     __u32 local_port;
     __u32 remote_port;
+    __u32 zero;
+    __u64 cookie;
 };
 
 struct {
@@ -67,6 +70,8 @@ int sockops_monitor(struct bpf_sock_ops *ctx)
         .remote_ip4 = ctx->remote_ip4,
         .local_port = ctx->local_port,
         .remote_port = bpf_ntohl(ctx->remote_port),
+        .zero = 0,
+        .cookie = bpf_get_socket_cookie(ctx),
     };
     bpf_ringbuf_output(&connection_events, &event, sizeof(event), 0);
     __u64 *n = bpf_map_lookup_elem(&event_counts, &kind);

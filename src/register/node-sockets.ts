@@ -76,6 +76,23 @@ function plain(address: string): { address: string; family: 4 | 6 } {
   return { address, family: net.isIPv6(address) ? 6 : 4 };
 }
 
+/**
+ * Each socket's cookie (bpf_get_socket_cookie; ebpf-for-windows' flow id in sockops): a number
+ * given the first time a hook sees the socket, the same for all its events, never reused while
+ * the process lives (as Linux's cookies are never reused while the kernel runs).
+ */
+const cookies = new WeakMap<object, bigint>();
+let lastCookie = 0n;
+function cookieOf(socket: object | undefined): bigint | undefined {
+  if (socket === undefined) return undefined;
+  let cookie = cookies.get(socket);
+  if (cookie === undefined) {
+    cookie = ++lastCookie;
+    cookies.set(socket, cookie);
+  }
+  return cookie;
+}
+
 interface Decision {
   readonly allowed: boolean;
   /** Who refused, as the error says it. */
@@ -114,17 +131,20 @@ const validPort = (port: unknown): port is number => typeof port === 'number' &&
  * connection, the address a bind takes; `from` the source (msg_src), where there is one: the peer
  * of an accepted connection.
  */
-function decide(kind: 'connect' | 'recv_accept' | 'bind', to: SocketEndpoint, protocol: Transport, from?: SocketEndpoint): Decision {
+function decide(kind: 'connect' | 'recv_accept' | 'bind', to: SocketEndpoint, protocol: Transport, from: SocketEndpoint | undefined, socket: object): Decision {
   try {
+    const cookie = cookieOf(socket);
     const { address, family } = plain(to.address);
     const hooks = attached.sockAddr[`${kind}${family}` as SockAddrKind];
     let current: SocketEndpoint = { address, port: to.port };
     const source = from === undefined ? undefined : { address: addressIn(from.address, family), port: from.port };
     for (const hook of hooks) {
-      const r = hook.run({ family, protocol, address: current, ...(source === undefined ? {} : { source }) });
+      const r = hook.run({ family, protocol, address: current, cookie, ...(source === undefined ? {} : { source }) });
       if (r.fault !== undefined) return { allowed: false, by: faulted(hook, r.fault, FAULT_VERDICT[kind]), address: current };
       if (!r.proceed) return { allowed: false, by: `by eBPF program ${hook.program.name}`, address: current };
-      current = r.address;
+      // ebpf-for-windows acts on what a connect program writes (a redirect) and ignores what a bind
+      // program writes; Linux honours both.
+      if (kind !== 'bind' || hook.program.abi === 'linux') current = r.address;
     }
     return { allowed: true, address: current };
   } catch (e) {
@@ -151,13 +171,13 @@ function bindDenied(to: SocketEndpoint, protocol: Transport): string | undefined
 }
 
 /** Bind and listen decisions, both ABIs: undefined to go ahead (at `to`, maybe rewritten), else the error. */
-function decideBind(syscall: string, to: SocketEndpoint, protocol: Transport): { error?: Error; to: SocketEndpoint } {
+function decideBind(syscall: string, to: SocketEndpoint, protocol: Transport, socket: object): { error?: Error; to: SocketEndpoint } {
   const denied = bindDenied(to, protocol);
   if (denied !== undefined) {
     return { error: osError('EACCES', syscall, to, denied), to };
   }
   if (!hasSockAddr('bind')) return { to };
-  const d = decide('bind', to, protocol);
+  const d = decide('bind', to, protocol, undefined, socket);
   if (!d.allowed) {
     // Linux fails a bind its cgroup/bind4|6 program refuses with EPERM (ebpf-for-windows' bind hook: EACCES).
     return { error: osError('EPERM', syscall, to, d.by ?? 'by eBPF'), to };
@@ -178,7 +198,7 @@ interface Tuple {
  * ahead as asked, or gone ahead at the port the program chose.
  */
 function policeBind<T extends { emit(event: 'error', error: Error): boolean }>(target: T, syscall: string, to: SocketEndpoint, protocol: Transport, asked: () => T, redirected: (port: number) => T): T {
-  const r = decideBind(syscall, to, protocol);
+  const r = decideBind(syscall, to, protocol, target);
   if (r.error !== undefined) {
     const error = r.error;
     process.nextTick(() => target.emit('error', error));
@@ -187,12 +207,12 @@ function policeBind<T extends { emit(event: 'error', error: Error): boolean }>(t
   return r.to.port === to.port ? asked() : redirected(r.to.port);
 }
 
-function sockops(event: 'active_established' | 'passive_established' | 'closed', t: Tuple): void {
+function sockops(event: 'active_established' | 'passive_established' | 'closed', t: Tuple, socket: net.Socket): void {
   if (attached.sockops.length === 0 || t.remoteAddress === undefined || t.localAddress === undefined) return;
   const remote = plain(t.remoteAddress);
   const local = plain(t.localAddress);
   const family = remote.family === 4 && local.family === 4 ? 4 : 6;
-  const flow = { event, family, protocol: 'tcp', local: { address: local.address, port: t.localPort ?? 0 }, remote: { address: remote.address, port: t.remotePort ?? 0 } } as const;
+  const flow = { event, family, protocol: 'tcp', local: { address: local.address, port: t.localPort ?? 0 }, remote: { address: remote.address, port: t.remotePort ?? 0 }, cookie: cookieOf(socket) } as const;
   try {
     for (const hook of attached.sockops) {
       const r = hook.run(flow);
@@ -207,8 +227,8 @@ function sockops(event: 'active_established' | 'passive_established' | 'closed',
 function watch(socket: net.Socket, event: 'active_established' | 'passive_established'): void {
   // The tuple is gone once the socket is closed: keep it from now.
   const tuple: Tuple = { remoteAddress: socket.remoteAddress, remotePort: socket.remotePort, localAddress: socket.localAddress, localPort: socket.localPort };
-  sockops(event, tuple);
-  socket.once('close', () => sockops('closed', tuple));
+  sockops(event, tuple, socket);
+  socket.once('close', () => sockops('closed', tuple, socket));
 }
 
 // ---- the funnels ----
@@ -251,7 +271,7 @@ function install(): void {
     const port = Number(tcp.port);
     if (!validPort(port) || (tcp.port as unknown) === '') return connect.apply(this, args) as net.Socket;
     if (net.isIP(host) !== 0) {
-      const d = decide('connect', { address: host, port }, 'tcp');
+      const d = decide('connect', { address: host, port }, 'tcp', undefined, this);
       if (!d.allowed) {
         const error = osError('EPERM', 'connect', { address: host, port }, d.by ?? 'by eBPF');
         process.nextTick(() => this.destroy(error));
@@ -263,7 +283,7 @@ function install(): void {
     // (A rewritten address is honoured; the port is the one asked for, Node has already taken it.)
     const lookup = tcp.lookup ?? (dns.lookup as unknown as Lookup);
     const decided = (address: string): { address: string; error?: Error } => {
-      const d = decide('connect', { address, port }, 'tcp');
+      const d = decide('connect', { address, port }, 'tcp', undefined, this);
       if (!d.allowed) return { address, error: osError('EPERM', 'connect', { address, port }, d.by ?? 'by eBPF') };
       return { address: d.address.address };
     };
@@ -318,7 +338,7 @@ function install(): void {
     const socket = args[0] as net.Socket;
     if (hasSockAddr('recv_accept') && socket.remoteAddress !== undefined && socket.localAddress !== undefined) {
       // ebpf-for-windows' bpf_sock_addr_t names the source (msg_src: the peer) and the destination (user: this end).
-      const d = decide('recv_accept', { address: socket.localAddress, port: socket.localPort ?? 0 }, 'tcp', { address: socket.remoteAddress, port: socket.remotePort ?? 0 });
+      const d = decide('recv_accept', { address: socket.localAddress, port: socket.localPort ?? 0 }, 'tcp', { address: socket.remoteAddress, port: socket.remotePort ?? 0 }, socket);
       if (!d.allowed) {
         // Closed before the application sees it, as a connection the OS never handed over.
         socket.destroy();
@@ -358,7 +378,7 @@ function install(): void {
       return;
     }
     const police = (address: string): void => {
-      const d = decide('connect', { address, port }, 'udp');
+      const d = decide('connect', { address, port }, 'udp', undefined, this);
       if (!d.allowed) {
         const error = osError('EPERM', 'connect', { address, port }, d.by ?? 'by eBPF');
         // As dgram reports a failed connect: to the callback when there is one, else as 'error'.

@@ -62,11 +62,12 @@ for (const engine of ['jit', 'interpreter'] as const) {
     const { object } = loadExample('sockops_monitor.o', { engine });
     const hook = new SockOpsHook(object.program('sockops_monitor'));
     const flow = { family: 4 as const, protocol: 'tcp' as const, local: { address: '127.0.0.1', port: 40000 }, remote: { address: '10.1.2.3', port: 8080 } };
-    for (const event of ['active_established', 'passive_established', 'closed'] as const) assert.equal(hook.run({ ...flow, event }).returnValue, 1n);
+    for (const event of ['active_established', 'passive_established', 'closed'] as const) assert.equal(hook.run({ ...flow, event, cookie: 77n }).returnValue, 1n);
     const records: number[][] = [];
     (object.map('connection_events') as RingBufMap).consume((r) => {
       const v = new DataView(r.buffer, r.byteOffset, r.byteLength);
       records.push([v.getUint32(0, true), v.getUint32(12, true), v.getUint32(16, true)]);
+      assert.equal(v.getBigUint64(24, true), 77n, 'the socket cookie the hook gave (bpf_get_socket_cookie)');
       assert.equal(addressText(r.subarray(4, 8)), '127.0.0.1');
       assert.equal(addressText(r.subarray(8, 12)), '10.1.2.3');
     });

@@ -422,6 +422,13 @@ describe('an application under --import ebpf-ts/register', () => {
     const ops = read.records.map((r) => Buffer.from(r, 'hex').readUInt32LE(0)).sort((a, b) => a - b);
     assert.deepEqual(ops, [4, 5, 10, 10], 'active and passive established, and both ends closed');
     for (const r of read.records) assert.equal(Buffer.from(r, 'hex').subarray(4, 8).join('.'), '127.0.0.1');
+    // Each end of the connection has its own socket cookie, the same in its open and its close.
+    const cookieOf = (r: string): bigint => Buffer.from(r, 'hex').readBigUInt64LE(24);
+    const opens = read.records.filter((r) => Buffer.from(r, 'hex').readUInt32LE(0) !== 10).map(cookieOf);
+    const closes = read.records.filter((r) => Buffer.from(r, 'hex').readUInt32LE(0) === 10).map(cookieOf);
+    assert.equal(new Set(opens).size, 2, 'the two ends have different cookies');
+    assert.ok(opens.every((c) => c > 0n));
+    assert.deepEqual([...closes].sort(), [...opens].sort(), 'each close carries the cookie of its open');
     assert.deepEqual((JSON.parse(await sb.cliOk('map', 'dump', 'monitor/connection_events', '--json')) as { records: string[] }).records, [], 'read once');
     const reader = await sb.client('reader');
     await assert.rejects(reader.request('map.dump', { map: 'monitor/connection_events' }), /takes its records .* needs the admin role/);
