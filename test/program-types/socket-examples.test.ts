@@ -34,10 +34,11 @@ for (const engine of ['jit', 'interpreter'] as const) {
     assert.deepEqual(counts(object, 'accept6_verdicts', 2), [2, 1]);
   });
 
-  test(`[${engine}] bind_policy denies port 25 and moves port 80 to 8880, IPv4 (bind4) and IPv6 (bind6), TCP and UDP`, () => {
+  test(`[${engine}] bind_policy denies the ports 20-25 and moves port 80 to 8880, IPv4 (bind4) and IPv6 (bind6), TCP and UDP, counting each process's attempts`, () => {
     const { object } = loadExample('bind_policy.o', { engine });
     const bind4 = new SockAddrHook(object.program('bind4_policy'));
     const bind6 = new SockAddrHook(object.program('bind6_policy'));
+    assert.deepEqual([19, 20, 22, 25, 26].map((port) => bind4.run({ family: 4, protocol: 'tcp', address: { address: '127.0.0.1', port } }).proceed), [true, false, false, false, true]);
     assert.equal(bind4.run({ family: 4, protocol: 'tcp', address: { address: '127.0.0.1', port: 25 } }).proceed, false);
     assert.equal(bind6.run({ family: 6, protocol: 'udp', address: { address: '::1', port: 25 } }).proceed, false);
     const moved4 = bind4.run({ family: 4, protocol: 'udp', address: { address: '127.0.0.1', port: 80 } });
@@ -47,7 +48,9 @@ for (const engine of ['jit', 'interpreter'] as const) {
     const other = bind4.run({ family: 4, protocol: 'tcp', address: { address: '0.0.0.0', port: 8080 } });
     assert.deepEqual({ proceed: other.proceed, rewritten: other.rewritten }, { proceed: true, rewritten: false });
     // One object: both programs count in its one map.
-    assert.deepEqual(counts(object, 'bind_decisions', 3), [2, 1, 2]);
+    assert.deepEqual(counts(object, 'bind_decisions', 3), [5, 3, 2]);
+    // The attempts of the process the hook runs in (the socket's owner): all ten binds.
+    assert.equal(u64le(object.map('attempts').lookup(u32(process.pid))), 10n);
   });
 
   test(`[${engine}] runaway_connect4 faults at the instruction limit for port 9: the hook returns the fault, refusing, and goes on judging`, () => {

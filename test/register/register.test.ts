@@ -373,6 +373,12 @@ describe('an application under --import ebpf-ts/register', () => {
     const [four, six] = await Promise.all((await mapsOf([bind4, bind6])).map(counts));
     assert.deepEqual([four[0] + six[0], four[1] + six[1], four[2] + six[2]], [4, 1, 5]);
     assert.deepEqual([four[0], six[0]], [2, 2], 'two denials each');
+    // attempts: the app's binds, counted under its process id (ten in all, across the two programs).
+    const attempts = await Promise.all([bind4, bind6].map(async (id) => JSON.parse(await sb.cliOk('map', 'dump', await mapOf(id, 'attempts'), '--json')) as { entries: { key: string; valueNumber?: string }[] }));
+    const pidKey = Buffer.alloc(4);
+    pidKey.writeUInt32LE(app.pid);
+    assert.deepEqual(attempts.map((d) => d.entries.map((e) => e.key)), [[pidKey.toString('hex')], [pidKey.toString('hex')]], 'one key each: the app\'s pid');
+    assert.equal(attempts.reduce((n, d) => n + Number(d.entries[0].valueNumber), 0), 10);
 
     await Promise.all([bind4, bind6].map((id) => sb.cliOk('set', 'program', String(id), 'attached=no')));
     assert.equal((await ask('listen', { host: '127.0.0.1', port: 25 })).listening, 25, 'detached, port 25 listens (as root)');
