@@ -15,7 +15,7 @@ import { ExecutionContext, loadObject } from '../src/runtime/index.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const opsArg = process.argv.indexOf('--ops');
-const OPS = opsArg > 0 ? Number(process.argv[opsArg + 1]) : 3000;
+const OPS = opsArg > 0 ? Number(process.argv[opsArg + 1]) : 9000;
 
 const server = net.createServer((s) => s.destroy());
 await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -40,27 +40,44 @@ function listenOnce(): Promise<void> {
   });
 }
 
-/** Median of 5 runs of `ops` sequential operations, in µs per operation. */
-async function time(op: () => Promise<void>): Promise<number> {
-  const runs: number[] = [];
-  for (let r = 0; r < 5; r++) {
-    const t = performance.now();
-    for (let i = 0; i < OPS / 5; i++) await op();
-    runs.push(((performance.now() - t) * 1000) / (OPS / 5));
-  }
-  return runs.sort((a, b) => a - b)[2];
+/** µs per operation over `n` sequential operations. */
+async function timeOnce(op: () => Promise<void>, n: number): Promise<number> {
+  const t = performance.now();
+  for (let i = 0; i < n; i++) await op();
+  return ((performance.now() - t) * 1000) / n;
 }
 
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+// Rounds alternate the configurations (nothing attached, then the programs attached, then
+// detached again), so that drift in the machine's speed falls on all of them alike.
+const ROUNDS = 9;
+const perRound = Math.max(1, Math.round(OPS / ROUNDS));
+
 for (let i = 0; i < 300; i++) await connectOnce();
-const plain = { connect: await time(connectOnce), listen: await time(listenOnce) };
+const plainRuns = { connect: [] as number[], listen: [] as number[] };
+for (let r = 0; r < ROUNDS; r++) {
+  plainRuns.connect.push(await timeOnce(connectOnce, perRound));
+  plainRuns.listen.push(await timeOnce(listenOnce, perRound));
+}
 const points = socketAttachPoints('bench');
-const idle = { connect: await time(connectOnce), listen: await time(listenOnce) };
 const context = new ExecutionContext();
 const connect4 = loadObject(openObject(new Uint8Array(readFileSync(join(ROOT, 'examples', 'connect4_policy.o')))), context).program('connect4_policy');
 const bind = loadObject(openObject(new Uint8Array(readFileSync(join(ROOT, 'examples', 'bind_efw.o')))), context).program('bind');
-const links = [points.find((p) => p.point.name === 'bench/connect4')?.attach(connect4), points.find((p) => p.point.name === 'bench/bind')?.attach(bind)];
-const attached = { connect: await time(connectOnce), listen: await time(listenOnce) };
-for (const l of links) l?.detach();
+const idleRuns = { connect: [] as number[], listen: [] as number[] };
+const attachedRuns = { connect: [] as number[], listen: [] as number[] };
+for (let r = 0; r < ROUNDS; r++) {
+  idleRuns.connect.push(await timeOnce(connectOnce, perRound));
+  idleRuns.listen.push(await timeOnce(listenOnce, perRound));
+  const links = [points.find((p) => p.point.name === 'bench/connect4')?.attach(connect4), points.find((p) => p.point.name === 'bench/bind')?.attach(bind)];
+  attachedRuns.connect.push(await timeOnce(connectOnce, perRound));
+  attachedRuns.listen.push(await timeOnce(listenOnce, perRound));
+  for (const l of links) l?.detach();
+}
+const summary = (runs: { connect: number[]; listen: number[] }): { connect: number; listen: number } => ({ connect: median(runs.connect), listen: median(runs.listen) });
+const plain = summary(plainRuns);
+const idle = summary(idleRuns);
+const attached = summary(attachedRuns);
 server.close();
 
 // The hook's own cost, which the socket timings above are too noisy to resolve: one event through
@@ -86,5 +103,5 @@ const row = (name: string, m: { connect: number; listen: number }): void => {
 row('plain Node', plain);
 row('hooks installed, nothing attached', idle);
 row('one program attached (JIT)', attached);
-process.stdout.write(`socket hooks, ${OPS} sequential loopback operations per row (median of 5 runs; Node ${process.version})\n${table.toString()}\n`);
+process.stdout.write(`socket hooks, ${OPS} sequential loopback operations per row (median of ${ROUNDS} rounds of ${perRound}, the rows interleaved; Node ${process.version})\n${table.toString()}\n`);
 process.stdout.write(`one event through the hook (${EVENTS.toLocaleString('en-US')} events): connect4_policy ${connectNs.toFixed(0)} ns, bind_efw ${bindNs.toFixed(0)} ns\n`);

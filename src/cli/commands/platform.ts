@@ -142,10 +142,10 @@ export async function showProgramsCommand(args: string[], options: ServiceComman
 }
 
 export function programsTable(programs: readonly ProgramInfo[]): string {
-  // ebpf-for-windows' layout, column for column; a longer type name pushes its row's name right.
-  let s = '\n    ID  Pins  Links  Mode       Type           Name\n';
-  s += '======  ====  =====  =========  =============  ====================\n';
-  for (const p of programs) s += `${right(p.id, 6)}  ${right(p.pins.length, 4)}  ${right(linkCount(p), 5)}  ${left(mode(p), 9)}  ${left(p.type, 13)}  ${p.name}\n`;
+  // ebpf-for-windows' layout, with a Type column wide enough for cgroup_sock_addr.
+  let s = '\n    ID  Pins  Links  Mode       Type              Name\n';
+  s += '======  ====  =====  =========  ================  ====================\n';
+  for (const p of programs) s += `${right(p.id, 6)}  ${right(p.pins.length, 4)}  ${right(linkCount(p), 5)}  ${left(mode(p), 9)}  ${left(p.type, 16)}  ${p.name}\n`;
   if (programs.some((p) => p.wildcard)) s += '\n* attached to every hook host, present and future (ebpf show links lists each host\'s links)\n';
   return s;
 }
