@@ -9,7 +9,11 @@
 // - cgroup_sock_addr2.c redirects a connect its policy map names (rewriting the destination)
 //   and rejects the rest;
 // - sockops.c streams an audit record through its ring buffer for each event of a connection in
-//   its connection map, and nothing for others.
+//   its connection map, and nothing for others;
+// - sockops_flow_id.c records each connection's flow id (bpf_sock_ops_get_flow_id) by tuple and
+//   in its ring buffer, the IPv6 ones too;
+// - cgroup_count_connect4.c rejects TCP connects to port 8989 and counts them;
+// - pidtgid.c records the process id of a bind to port 48955 and the pid/tgid that ran it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -144,5 +148,43 @@ for (const engine of ['jit', 'interpreter'] as const) {
     assert.deepEqual(record.subarray(0, 56), tuple({ src: ['127.0.0.1', 40000], dst: ['127.0.0.1', 5000], protocol: 6 }));
     assert.equal(new DataView(record.buffer, record.byteOffset).getBigUint64(56, true), BigInt(process.pid), 'the process id');
     assert.equal(record[64], 3, 'outbound (1) and connected (2)');
+  });
+
+  test(`[${engine}] sockops_flow_id.c: each event's flow id (the connection's socket cookie here) goes to its map and ring buffer, IPv4 and IPv6`, { skip }, () => {
+    const object = load('sockops_flow_id.o', engine);
+    const hook = new SockOpsHook(object.program('flow_id_monitor'));
+    assert.equal(hook.run({ event: 'active_established', family: 4, protocol: 'tcp', local: { address: '127.0.0.1', port: 40000 }, remote: { address: '127.0.0.1', port: 5000 }, cookie: 41n }).returnValue, 0n);
+    assert.equal(hook.run({ event: 'passive_established', family: 6, protocol: 'tcp', local: { address: '::1', port: 5000 }, remote: { address: '::1', port: 40001 }, cookie: 42n }).returnValue, 0n);
+    const key = new Uint8Array(56);
+    key.set(ipv4('127.0.0.1'), 0);
+    new DataView(key.buffer).setUint16(16, 40000, false);
+    key.set(ipv4('127.0.0.1'), 20);
+    new DataView(key.buffer).setUint16(36, 5000, false);
+    new DataView(key.buffer).setUint32(40, 6, true);
+    assert.equal(new DataView(object.map('flow_id_map').lookup(key)!.buffer).getBigUint64(0, true), 41n);
+    const records: Uint8Array[] = [];
+    (object.map('flow_id_audit_map') as RingBufMap).consume((r) => records.push(r.slice()));
+    // flow_id_audit_entry_t: the tuple, then flow_id (u64) at 56, process_id (u64) at 64, operation (u32) at 72.
+    assert.deepEqual(records.map((r) => { const v = new DataView(r.buffer, r.byteOffset); return [v.getBigUint64(56, true), v.getBigUint64(64, true), v.getUint32(72, true)]; }), [[41n, BigInt(process.pid), 0], [42n, BigInt(process.pid), 1]]);
+  });
+
+  test(`[${engine}] cgroup_count_connect4.c: TCP connects to port 8989 are counted and rejected; others proceed`, { skip }, () => {
+    const object = load('cgroup_count_connect4.o', engine);
+    const hook = new SockAddrHook(object.program('count_tcp_connect4'));
+    const connect = (port: number, protocol: 'tcp' | 'udp' = 'tcp'): boolean => hook.run({ family: 4, protocol, address: { address: '127.0.0.1', port } }).proceed;
+    assert.deepEqual([connect(8989), connect(8989), connect(8080), connect(8989, 'udp')], [false, false, true, true]);
+    const key = new Uint8Array(2);
+    new DataView(key.buffer).setUint16(0, 8989, true); // the port in host order
+    assert.equal(new DataView(object.map('connect4_count_map').lookup(key)!.buffer).getBigUint64(0, true), 2n);
+  });
+
+  test(`[${engine}] pidtgid.c: a bind to port 48955 records the process id the hook gives and the pid/tgid that ran it`, { skip }, () => {
+    const object = load('pidtgid.o', engine);
+    const hook = new BindHook(object.program('func'));
+    assert.equal(hook.run({ operation: 'bind', protocol: 'udp', address: { address: '0.0.0.0', port: 48955 }, pid: 4242 }).returnValue, 0n);
+    const value = object.map('pidtgid_map').lookup(le(4, 0))!;
+    const v = new DataView(value.buffer, value.byteOffset);
+    // {process_id from the context, then bpf_get_current_pid_tgid's two halves}
+    assert.deepEqual([v.getUint32(0, true), v.getUint32(4, true), v.getUint32(8, true)], [4242, process.pid, process.pid]);
   });
 }
