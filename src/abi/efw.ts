@@ -219,11 +219,28 @@ export const LINUX_TO_EFW_MAP_TYPE: Readonly<Record<number, number>> = Object.fr
   Object.fromEntries(Object.entries(EFW_TO_LINUX_MAP_TYPE).map(([efw, linux]) => [linux, Number(efw)])),
 );
 
-/** Pinning values of the legacy map definition (match libbpf's LIBBPF_PIN_*). */
+/**
+ * Pinning values of a map definition, legacy or BTF (match libbpf's LIBBPF_PIN_*): the only two
+ * EfW knows; its loader refuses a map with any other (EBPF_INVALID_ARGUMENT).
+ */
 export const EFW_PIN_TYPES: NumberTable = Object.freeze({
   LIBBPF_PIN_NONE: 0,
   LIBBPF_PIN_BY_NAME: 1,
 });
+
+/**
+ * BPF_OBJ_NAME_LEN of EfW's ebpf_structs.h: a map (or program) name, with its terminating NUL,
+ * fits in 64 bytes; ebpf_map_create refuses a name of 64 bytes or more ("Map name too long").
+ */
+export const EFW_OBJ_NAME_LEN = 64;
+
+/**
+ * EfW map types (EfW numbering) that may be declared with a zero key size, and those that may be
+ * declared with a zero value size: ebpf_map_create refuses a zero size for every other type, and
+ * a zero max_entries for all (the zero_length_key / zero_length_value columns of its map table).
+ */
+export const EFW_MAP_TYPES_WITHOUT_KEY: readonly number[] = Object.freeze([10, 12, 13, 14]); // QUEUE, STACK, RINGBUF, PERF_EVENT_ARRAY
+export const EFW_MAP_TYPES_WITHOUT_VALUE: readonly number[] = Object.freeze([13, 14]); // RINGBUF, PERF_EVENT_ARRAY
 
 /**
  * struct _ebpf_map_definition_in_file: eight uint32_t, 32 bytes, one per map

@@ -54,8 +54,9 @@ export function legacyDefinitionSize(elf: ElfFile, section: ElfSection): number 
 export function legacyMaps(elf: ElfFile, sections: readonly ElfSection[], abi: Abi): { map: MapDefinition; section: ElfSection; offset: number }[] {
   const raws = sections.flatMap((section) => rawDefinitions(elf, section, abi));
   // Array/hash of maps take their inner template by id (inner_id) or by index among all legacy maps.
-  return raws.map(({ def, innerId, innerMapIndex, section, offset }) => {
+  return raws.map(({ def, innerId, innerMapIndex, section, offset }, index) => {
     if (def.type !== ARRAY_OF_MAPS && def.type !== HASH_OF_MAPS) return { map: def, section, offset };
+    if (abi === 'efw') return { map: { ...def, innerMap: efwInnerTemplate(raws, index) }, section, offset };
     const byId = innerId ? raws.find((o) => o.id === innerId) : undefined;
     const byIndex = innerMapIndex !== undefined && innerMapIndex < raws.length ? raws[innerMapIndex] : undefined;
     const inner = (byId ?? byIndex)?.def;
@@ -64,6 +65,28 @@ export function legacyMaps(elf: ElfFile, sections: readonly ElfSection[], abi: A
     }
     return { map: { ...def, innerMap: inner }, section, offset };
   });
+}
+
+/**
+ * ebpf-for-windows: a map of maps names its inner template by `inner_id` (the `id` of another
+ * map of the object) or, without one, by `inner_map_idx` (its index among the object's maps).
+ * An inner_id that no other map carries is an error, not a fall back to the index: EfW's loader
+ * refuses the object ("bad inner map"), as it does an index past the last map.
+ */
+function efwInnerTemplate(raws: readonly Raw[], index: number): MapDefinition {
+  const { def, innerId = 0, innerMapIndex = 0 } = raws[index];
+  if (innerId !== 0) {
+    const named = raws.find((o, i) => i !== index && o.id === innerId);
+    if (named === undefined) throw new ObjectError(`map ${def.name}: its inner_id ${innerId} names no map (no other map of the object has id ${innerId})`);
+    return named.def;
+  }
+  if (innerMapIndex >= raws.length) {
+    throw new ObjectError(`map ${def.name}: its inner_map_idx ${innerMapIndex} names no map (the object has ${raws.length} maps, 0 to ${raws.length - 1})`);
+  }
+  if (innerMapIndex === index) {
+    throw new ObjectError(`map ${def.name}: its inner_map_idx ${innerMapIndex} is the map itself; a map of maps needs another map as its inner template (inner_map_idx or inner_id)`);
+  }
+  return raws[innerMapIndex].def;
 }
 
 function rawDefinitions(elf: ElfFile, section: ElfSection, abi: Abi): (Raw & { section: ElfSection; offset: number })[] {

@@ -4,6 +4,7 @@ import { Btf, BtfError, BtfKind, parseBtfExt, type BtfExt } from '../btf/index.j
 import { ObjectError } from './errors.js';
 import { codeFunctions, linkProgram, type CodeFunction, type SymbolResolver } from './link.js';
 import { btfMaps } from './maps-btf.js';
+import { checkEfwMapDefinition } from './maps-efw.js';
 import { EFW_MAP_DEF_SIZE, legacyDefinitionSize, legacyMaps } from './maps-legacy.js';
 import { ElfError, ET_REL, SectionFlag, SectionType, SymbolType, readElf, type ElfFile, type ElfSection } from './reader.js';
 import { readRelocations } from './relocations.js';
@@ -138,6 +139,8 @@ function openElf(bytes: Uint8Array, options: OpenOptions): ObjectSpec {
     kconfigError = e; // reported at the instruction that uses the extern
   }
   if (kconfig !== undefined) maps.push(kconfig.map);
+  // ebpf-for-windows' own rules for declared maps (pinning, name length, sizes).
+  if (abi === 'efw') for (const m of maps) if (m.origin !== 'data') checkEfwMapDefinition(m);
   const names = new Set<string>();
   for (const m of maps) {
     if (names.has(m.name)) throw new ObjectError(`two maps are named ${m.name}`);
