@@ -1,7 +1,9 @@
 // src/abi/: the two eBPF ABIs ebpf-ts understands, as data (DESIGN.md "ABI and compatibility").
 // Linux UAPI numbering is native; ebpf-for-windows objects are translated with the tables and
-// functions below. Pure data and lookups: this module imports nothing outside src/abi/.
+// functions below. Pure data and lookups: this module imports nothing outside src/abi/ but the
+// extension registry (for map types extensions add to ebpf-for-windows objects).
 
+import { mapTypeOfEfwNumber } from '../extension/registry.js';
 import {
   EFW_EXT_HELPER_FN_BASE,
   EFW_HELPERS,
@@ -54,7 +56,8 @@ export function efwHelper(id: number, programType?: string): HelperDef | undefin
 
 /** EfW map type number -> Linux number, or undefined for a number EfW does not define. */
 export function efwMapTypeToLinux(efwType: number): number | undefined {
-  return Object.hasOwn(EFW_TO_LINUX_MAP_TYPE, efwType) ? EFW_TO_LINUX_MAP_TYPE[efwType] : undefined;
+  // An extension's map type (the sample extension's 0xF000 …) carries its own ebpf-ts number.
+  return Object.hasOwn(EFW_TO_LINUX_MAP_TYPE, efwType) ? EFW_TO_LINUX_MAP_TYPE[efwType] : mapTypeOfEfwNumber(efwType)?.type;
 }
 
 /** Linux map type number -> EfW number, or undefined when EfW has no such map type. */

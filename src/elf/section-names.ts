@@ -1,19 +1,9 @@
 // Section name conventions: which program type a code section holds (libbpf's SEC() names and
-// ebpf-for-windows' ones). Longest matching prefix wins.
+// ebpf-for-windows' ones). Longest matching prefix wins. ebpf-ts' own conventions are registered
+// in the extension registry like any extension's (src/extension/registry.ts), and looked up there.
+import { registerExtension, registeredSectionRules, type SectionRule, type TypedSectionRule } from '../extension/registry.js';
 
-interface SectionRule {
-  readonly prefix: string;
-  readonly type: string;
-  /** The rest of the name after the prefix is an attach target (kprobe/FUNC, tracepoint/CAT/NAME). */
-  readonly target?: boolean;
-  readonly attach?: string;
-  /** Only ebpf-for-windows uses this name. */
-  readonly efwOnly?: boolean;
-  /** Any name that starts with the prefix matches (ebpf-for-windows' rule: `bind_2` is a bind program). */
-  readonly anySuffix?: boolean;
-}
-
-const RULES: readonly SectionRule[] = [
+const RULES: readonly TypedSectionRule[] = [
   { prefix: 'socket', type: 'socket_filter' },
   { prefix: 'sk_reuseport', type: 'sk_reuseport' },
   { prefix: 'kprobe/', type: 'kprobe', target: true },
@@ -67,8 +57,16 @@ const RULES: readonly SectionRule[] = [
   { prefix: 'netfilter', type: 'netfilter' },
   { prefix: 'struct_ops', type: 'struct_ops', target: true },
   { prefix: 'bind', type: 'bind', efwOnly: true, anySuffix: true },
-  { prefix: 'sample_ext', type: 'sample', efwOnly: true, anySuffix: true },
 ];
+
+// Registered as ebpf-ts' section conventions, grouped by the program type they declare.
+registerExtension({
+  name: 'ebpf-ts section names',
+  programTypes: [...new Set(RULES.map((r) => r.type))].map((type) => ({
+    name: type,
+    sections: RULES.filter((r) => r.type === type).map(({ type: _type, ...rule }): SectionRule => rule),
+  })),
+});
 
 export interface SectionProgramType {
   readonly type: string;
@@ -76,7 +74,7 @@ export interface SectionProgramType {
   readonly efwOnly: boolean;
 }
 
-function matches(rule: SectionRule, section: string): boolean {
+function matches(rule: TypedSectionRule, section: string): boolean {
   if (section === rule.prefix) return true;
   if (!section.startsWith(rule.prefix)) return false;
   // `xdp` must not swallow `xdp_test`: a prefix without a slash matches the whole name, the name
@@ -86,8 +84,8 @@ function matches(rule: SectionRule, section: string): boolean {
 
 /** The program type a section name declares ('unspec' when no convention matches). */
 export function programTypeOfSection(section: string): SectionProgramType {
-  let best: SectionRule | undefined;
-  for (const rule of RULES) {
+  let best: TypedSectionRule | undefined;
+  for (const rule of registeredSectionRules()) {
     if (matches(rule, section) && (best === undefined || rule.prefix.length > best.prefix.length)) best = rule;
   }
   if (best === undefined) return { type: 'unspec', efwOnly: false };

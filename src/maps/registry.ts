@@ -18,7 +18,8 @@ import { PerfEventArrayMap } from './perf.js';
 import { ProgArrayMap } from './prog-array.js';
 import { QueueStackMap } from './queue-stack.js';
 import { RingBufMap } from './ringbuf.js';
-import { MapType, validateSpec, type MapSpec } from './spec.js';
+import { MapType, mapTypeName, validateSpec, type MapSpec } from './spec.js';
+import { mapTypeDefinition, registerExtension, type MapConstructor } from '../extension/registry.js';
 
 export interface MapRegistryOptions {
   /** CPUs of the execution context (default 1). Per-CPU maps keep one value per CPU. */
@@ -27,7 +28,6 @@ export interface MapRegistryOptions {
   readonly perfBufferSize?: number;
 }
 
-type MapConstructor = new (registry: MapRegistry, id: number, spec: MapSpec, attachAt?: number) => BpfMap;
 
 /**
  * What another thread needs to rebuild a map over the same memory: plain data, so it can be
@@ -43,22 +43,28 @@ export interface AttachOptions extends MapRegistryOptions {
   readonly programExists?: (id: number) => boolean;
 }
 
-const CONSTRUCTORS = new Map<number, MapConstructor>([
-  [MapType.ARRAY, ArrayMap],
-  [MapType.PERCPU_ARRAY, ArrayMap],
-  [MapType.HASH, HashMap],
-  [MapType.PERCPU_HASH, HashMap],
-  [MapType.LRU_HASH, HashMap],
-  [MapType.LRU_PERCPU_HASH, HashMap],
-  [MapType.LPM_TRIE, LpmTrieMap],
-  [MapType.QUEUE, QueueStackMap],
-  [MapType.STACK, QueueStackMap],
-  [MapType.PROG_ARRAY, ProgArrayMap],
-  [MapType.ARRAY_OF_MAPS, ArrayOfMapsMap],
-  [MapType.HASH_OF_MAPS, HashOfMapsMap],
-  [MapType.RINGBUF, RingBufMap],
-  [MapType.PERF_EVENT_ARRAY, PerfEventArrayMap],
-]);
+// ebpf-ts' own map types, registered as any extension's are (src/extension/registry.ts).
+registerExtension({
+  name: 'ebpf-ts map types',
+  mapTypes: ([
+    [MapType.ARRAY, ArrayMap],
+    [MapType.PERCPU_ARRAY, ArrayMap],
+    [MapType.HASH, HashMap],
+    [MapType.PERCPU_HASH, HashMap],
+    [MapType.LRU_HASH, HashMap],
+    [MapType.LRU_PERCPU_HASH, HashMap],
+    [MapType.LPM_TRIE, LpmTrieMap],
+    [MapType.QUEUE, QueueStackMap],
+    [MapType.STACK, QueueStackMap],
+    [MapType.PROG_ARRAY, ProgArrayMap],
+    [MapType.ARRAY_OF_MAPS, ArrayOfMapsMap],
+    [MapType.HASH_OF_MAPS, HashOfMapsMap],
+    [MapType.RINGBUF, RingBufMap],
+    [MapType.PERF_EVENT_ARRAY, PerfEventArrayMap],
+  ] as [number, MapConstructor][]).map(([type, create]) => ({ name: mapTypeName(type), type, create })),
+});
+
+const constructorOf = (type: number): MapConstructor | undefined => mapTypeDefinition(type)?.create;
 
 export class MapRegistry {
   readonly cpus: number;
@@ -97,7 +103,7 @@ export class MapRegistry {
     (registry as { attached: boolean }).attached = true;
     registry.programExists = options.programExists;
     for (const d of [...descriptors].sort((a, b) => a.id - b.id)) {
-      const Constructor = CONSTRUCTORS.get(d.spec.type);
+      const Constructor = constructorOf(d.spec.type);
       if (Constructor === undefined) throw new MapError('EINVAL', `map "${d.spec.name}": unsupported map type ${d.spec.type}`);
       const map = new Constructor(registry, d.id, d.spec, d.address);
       registry.ids.set(map.id, map);
@@ -116,7 +122,7 @@ export class MapRegistry {
   create(spec: MapSpec): BpfMap {
     if (this.attached) throw new MapError('EPERM', `map "${spec.name}": maps are created by the thread that owns the execution context, not by an attached registry`);
     const checked = validateSpec(spec, this.cpus);
-    const Constructor = CONSTRUCTORS.get(checked.type);
+    const Constructor = constructorOf(checked.type);
     if (Constructor === undefined) throw new MapError('EINVAL', `map "${spec.name}": unsupported map type ${spec.type}`);
     const mark = this.memory.mark();
     let map: BpfMap;

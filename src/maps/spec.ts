@@ -4,6 +4,7 @@
 
 import { LINUX_MAP_TYPES } from '../abi/index.js';
 import { MapError, type Errno } from './errors.js';
+import { EXTENSION_MAP_TYPE_BASE, mapTypeDefinition } from '../extension/registry.js';
 
 const T = LINUX_MAP_TYPES;
 /** The map types ebpf-ts implements, by their Linux UAPI numbers (src/abi). */
@@ -81,9 +82,9 @@ const RINGBUF_FLAGS = NUMA_NODE;
 
 const TYPE_NAMES = new Map<number, string>(Object.entries(MapType).map(([name, value]) => [value, name]));
 
-/** The UAPI name without the BPF_MAP_TYPE_ prefix, or `type N` for numbers we do not know. */
+/** The UAPI name without the BPF_MAP_TYPE_ prefix (an extension's type: its name), or `type N` for numbers we do not know. */
 export function mapTypeName(type: number): string {
-  return TYPE_NAMES.get(type) ?? `type ${type}`;
+  return TYPE_NAMES.get(type) ?? (type >= EXTENSION_MAP_TYPE_BASE ? mapTypeDefinition(type)?.name : undefined) ?? `type ${type}`;
 }
 
 export function isPerCpu(type: number): boolean {
@@ -210,8 +211,12 @@ export function validateSpec(spec: MapSpec, cpus: number): MapSpec {
         `maxEntries must be a power of two and a multiple of ${RINGBUF_PAGE_SIZE}, got ${maxEntries}`,
       );
       break;
-    default:
-      fail('EINVAL', `unsupported map type ${type}`);
+    default: {
+      // An extension's map type checks its own specs.
+      const extension = mapTypeDefinition(type);
+      if (extension === undefined || type < EXTENSION_MAP_TYPE_BASE) fail('EINVAL', `unsupported map type ${type}`);
+      extension?.validate?.(spec);
+    }
   }
 
   let innerMap: MapSpec | undefined;

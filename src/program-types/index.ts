@@ -2,6 +2,7 @@
 import { rawProgramType } from './raw.js';
 import { skbProgramType } from './skb.js';
 import type { ProgramType } from './types.js';
+import { registerExtension, registeredRuntimes } from '../extension/registry.js';
 import { xdpProgramType } from './xdp.js';
 import { bindProgramType } from './bind.js';
 import { sockAddrReturnName } from './sock-addr.js';
@@ -42,15 +43,22 @@ export class ProgramTypeRegistry {
   }
 }
 
-export function builtinProgramTypes(): ProgramTypeRegistry {
-  return new ProgramTypeRegistry([
+// ebpf-ts' own runtimes, registered as any extension's are.
+registerExtension({
+  name: 'ebpf-ts program types',
+  programTypes: [
     xdpProgramType,
     ...SKB_TYPES.map(skbProgramType),
     bindProgramType,
     // A context of plain numbers: test runs take it as given; the hook fills it from events.
     { ...rawProgramType('cgroup_sock_addr'), returnName: sockAddrReturnName },
     sockOpsProgramType,
-  ]);
+  ].map((runtime) => ({ name: runtime.name, runtime })),
+});
+
+/** Every registered program type's runtime (ebpf-ts' own and extensions'), for a new execution context. */
+export function builtinProgramTypes(): ProgramTypeRegistry {
+  return new ProgramTypeRegistry(registeredRuntimes());
 }
 export { attachXdpToSocket, type XdpSocketLink, type XdpSocketStats } from './xdp-socket-hook.js';
 export { BindHook, bindProgramType, MAX_APP_ID, type BindEvent, type BindOperation, type BindOutcome } from './bind.js';

@@ -7,11 +7,12 @@
 // programs can be verified: the verifier keeps every access within the described size, and test
 // runs allocate at least that much context, so a verified program never reads outside its memory.
 import {
-  BUILTIN_HELPERS, EFW_BIND_MD, EFW_BPF_SOCK_ADDR, EFW_BPF_SOCK_OPS, EFW_HELPERS, EFW_SAMPLE_CONTEXT, EFW_SOCK_ADDR_HELPERS,
+  BUILTIN_HELPERS, EFW_BIND_MD, EFW_BPF_SOCK_ADDR, EFW_BPF_SOCK_OPS, EFW_HELPERS, EFW_SOCK_ADDR_HELPERS,
   EFW_SOCK_OPS_HELPERS, EFW_XDP_HELPERS, type ContextLayout, EFW_XDP_MD, LINUX_BPF_SOCK_ADDR, LINUX_HELPER_IDS, LINUX_XDP_MD, efwHelperToLinux,
 } from '../abi/index.js';
 import type { Abi } from '../elf/spec.js';
 import { EFW_ONLY_HELPERS } from '../helpers/efw-helpers.js';
+import { helpersFor, onRegistration, registerExtension, registeredRules, typesWithRules } from '../extension/registry.js';
 import type { HelperRule, ProgramTypeRules } from '../verifier/index.js';
 import { LINUX_SCHED_CLS, LINUX_SOCKET_FILTER, PORTABLE_HELPERS, SKB_HELPERS, XDP_HELPERS, contextOf, rule } from './base-rules.js';
 
@@ -221,15 +222,43 @@ const EFW_RULES: Readonly<Record<string, ProgramTypeRules>> = {
   bind: efw('bind', contextOf(EFW_BIND_MD, scalarFields(EFW_BIND_MD)), efwHelpers([], 'BIND')),
   cgroup_sock_addr: efw('sock_addr', contextOf(EFW_BPF_SOCK_ADDR, scalarFields(EFW_BPF_SOCK_ADDR)), efwHelpers(EFW_SOCK_ADDR_HELPERS, 'CGROUP_SOCK_ADDR')),
   sock_ops: efw('sockops', contextOf(EFW_BPF_SOCK_OPS, scalarFields(EFW_BPF_SOCK_OPS)), efwHelpers(EFW_SOCK_OPS_HELPERS, 'SOCK_OPS')),
-  sample: efw('sample', contextOf(EFW_SAMPLE_CONTEXT), efwHelpers([], 'SAMPLE')),
 };
 
-/** The verifier's rules for a program type, or undefined when ebpf-ts has none. */
+// ebpf-ts' own rules, registered as any extension's are.
+registerExtension({
+  name: 'ebpf-ts verifier rules',
+  programTypes: [...new Set([...Object.keys(LINUX_RULES), ...Object.keys(EFW_RULES)])].map((name) => ({
+    name,
+    rules: { ...(LINUX_RULES[name] === undefined ? {} : { linux: LINUX_RULES[name] }), ...(EFW_RULES[name] === undefined ? {} : { efw: EFW_RULES[name] }) },
+  })),
+});
+
+const merged = new Map<string, ProgramTypeRules | undefined>();
+onRegistration(() => merged.clear());
+
+/**
+ * The verifier's rules for a program type, or undefined when none are registered: the type's
+ * own, with the registered helpers that bring a rule of their own (an extension's helpers for
+ * this type) added under their ids.
+ */
 export function verifierRules(programType: string, abi: Abi): ProgramTypeRules | undefined {
-  return (abi === 'efw' ? EFW_RULES : LINUX_RULES)[programType];
+  const key = `${abi}:${programType}`;
+  if (merged.has(key)) return merged.get(key);
+  const base = registeredRules(programType, abi);
+  let rules = base;
+  if (base !== undefined) {
+    const extra = helpersFor(abi, programType).filter((h) => h.definition.rule !== undefined);
+    if (extra.length > 0) {
+      const helpers = new Map(base.helpers);
+      for (const { id, definition } of extra) helpers.set(id, { ...(definition.rule as Omit<HelperRule, 'name'>), name: definition.name });
+      rules = { ...base, helpers };
+    }
+  }
+  merged.set(key, rules);
+  return rules;
 }
 
 /** Program types with rules, per ABI. */
 export function verifiableTypes(abi: Abi): string[] {
-  return Object.keys(abi === 'efw' ? EFW_RULES : LINUX_RULES);
+  return typesWithRules(abi);
 }
