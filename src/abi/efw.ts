@@ -30,6 +30,18 @@ export const EFW_EXT_HELPER_FN_BASE = 0xffff;
 /** Largest chain of tail calls EfW allows (same value as Linux). */
 export const EFW_MAX_TAIL_CALL_CNT = 33;
 
+/**
+ * ebpf_result_t values (include/ebpf_result.h) that EfW's helpers answer negated. bpf_tail_call
+ * does: -EBPF_INVALID_ARGUMENT (-6) when the slot holds no program (empty, or an index past the
+ * end), -EBPF_NO_MORE_TAIL_CALLS (-27) once the invocation has made its MAX_TAIL_CALL_CNT tail
+ * calls, 0 when the tail call is set up.
+ */
+export const EFW_RESULT: NumberTable = Object.freeze({
+  SUCCESS: 0,
+  INVALID_ARGUMENT: 6,
+  NO_MORE_TAIL_CALLS: 27,
+});
+
 /** Global helpers, available to every EfW program type. */
 export const EFW_HELPERS: readonly HelperDef[] = Object.freeze([
   { id: 1, name: 'map_lookup_elem', proto: 'void *bpf_map_lookup_elem(void *map, const void *key)' },

@@ -6,6 +6,7 @@ import { Interpreter, type TraceEvent } from '../vm/interpreter.js';
 import { createEngine, type Engine, type ProgramRunner } from '../vm/jit/engine.js';
 import type { PreparedProgram } from '../vm/program.js';
 import type { ExecutionContext } from './context.js';
+import { tailCallFailureFor } from './tail-calls.js';
 
 export type EngineName = Engine;
 
@@ -55,7 +56,12 @@ export class LoadedProgram {
   runner(cpu = 0): ProgramRunner {
     let runner = this.runners.get(cpu);
     if (runner === undefined) {
-      runner = createEngine(this.engine, this.prepared, { memory: this.context.memory, cpu, resolveTailCall: this.resolveTailCall });
+      runner = createEngine(this.engine, this.prepared, {
+        memory: this.context.memory,
+        cpu,
+        resolveTailCall: this.resolveTailCall,
+        tailCallFailure: tailCallFailureFor(this.abi),
+      });
       this.runners.set(cpu, runner);
     }
     return runner;
@@ -75,7 +81,7 @@ export class LoadedProgram {
 
   /** A tracing interpreter for one run (a trace is always taken on the interpreter). */
   private tracingInterpreter(cpu: number, trace: (event: TraceEvent) => void): Interpreter {
-    return new Interpreter(this.prepared, { memory: this.context.memory, cpu, trace, resolveTailCall: this.resolveTailCall });
+    return new Interpreter(this.prepared, { memory: this.context.memory, cpu, trace, resolveTailCall: this.resolveTailCall, tailCallFailure: tailCallFailureFor(this.abi) });
   }
 
   testRun(options: TestRunOptions = {}): TestRunResult {

@@ -62,7 +62,19 @@ export interface InterpreterOptions {
   readonly cpu?: number;
   /** Finds the program in slot `index` of the prog array at `mapAddress`, for bpf_tail_call. */
   readonly resolveTailCall?: (mapAddress: number, index: number) => PreparedProgram | undefined;
+  /**
+   * r0 of a bpf_tail_call that does not jump, by reason, where the ABI defines it (ebpf-for-windows
+   * answers a negated ebpf_result_t); without it the tail-call helper's own result is used.
+   */
+  readonly tailCallFailure?: (reason: TailCallFailure) => number;
 }
+
+/**
+ * Why a bpf_tail_call did not jump: the slot holds no program (an empty slot, an index past the
+ * end, not a prog array), this invocation has used its MAX_TAIL_CALLS, or the call was made from
+ * inside a helper's callback (bpf_loop …), where the engines do not replace the program.
+ */
+export type TailCallFailure = 'no-program' | 'limit' | 'nested';
 
 /** Linux's MAX_TAIL_CALL_CNT: tail calls one invocation may make. */
 export const MAX_TAIL_CALLS = 33;
@@ -105,6 +117,7 @@ export class Interpreter {
   private readonly trace: ((event: TraceEvent) => void) | undefined;
   private readonly args: RegisterArguments;
   private readonly resolveTailCall: InterpreterOptions['resolveTailCall'];
+  private readonly tailCallFailure: InterpreterOptions['tailCallFailure'];
   private executed = 0;
   private tailCalls = 0;
   /** Frame depth of the helper call in progress (where callbacks run from). */
@@ -117,6 +130,7 @@ export class Interpreter {
     this.program = program;
     this.entry = program;
     this.resolveTailCall = options.resolveTailCall;
+    this.tailCallFailure = options.tailCallFailure;
     this.memory = options.memory;
     this.limit = options.instructionLimit ?? 100_000_000;
     this.trace = options.trace;
@@ -803,7 +817,15 @@ export class Interpreter {
               throw this.fault('unknown-helper', pc, `callx to unknown helper id ${toBigUint(R[d], R[d + 1])}`);
             }
             if (helper.kind === 'tail-call') {
-              const target = baseDepth === 0 && this.tailCalls < MAX_TAIL_CALLS ? this.resolveTailCall?.(R[4] >>> 0, R[6] >>> 0) : undefined;
+              const found = baseDepth === 0 || this.tailCallFailure !== undefined ? this.resolveTailCall?.(R[4] >>> 0, R[6] >>> 0) : undefined;
+              const target = baseDepth === 0 && this.tailCalls < MAX_TAIL_CALLS ? found : undefined;
+              if (target === undefined && this.tailCallFailure !== undefined) {
+                fromNumber(this.tailCallFailure(found === undefined ? 'no-program' : baseDepth !== 0 ? 'nested' : 'limit'));
+                R[0] = pair[0];
+                R[1] = pair[1];
+                pc++;
+                continue;
+              }
               if (target !== undefined) {
                 // The target replaces this program: same context (r1), fresh stack, depth 0.
                 this.tailCalls++;

@@ -13,7 +13,16 @@
 // - sockops_flow_id.c records each connection's flow id (bpf_sock_ops_get_flow_id) by tuple and
 //   in its ring buffer, the IPv6 ones too;
 // - cgroup_count_connect4.c rejects TCP connects to port 8989 and counts them;
-// - pidtgid.c records the process id of a bind to port 48955 and the pid/tgid that ran it.
+// - pidtgid.c records the process id of a bind to port 48955 and the pid/tgid that ran it;
+// - tail_call_max_exceed.c chains 35 programs through a prog array its object initialises: the
+//   invocation makes 33 tail calls (MAX_TAIL_CALL_CNT), the 34th answers -EBPF_NO_MORE_TAIL_CALLS
+//   and the bind is denied (the permitting last program is never reached);
+// - bindmonitor_tailcall.c reaches bindmonitor's logic through two tail calls (slots set from user
+//   space, as that project's test does) and denies when a slot is empty;
+// - bindmonitor_mt_tailcall.c permits after MAX_TAIL_CALL_CNT tail calls, and denies when one of
+//   the 33 slots is empty;
+// - callgraph_bpf2bpf.c and bindmonitor_bpf2bpf.c answer through chains of bpf-to-bpf calls
+//   (stack cookies preserved, a pointer into the context passed down).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -29,8 +38,19 @@ const DIR = join(SHARED, 'efw-samples', 'objects');
 const skip = missingShared(DIR);
 
 function load(name: string, engine: 'jit' | 'interpreter'): LoadedObject {
+  return loadTraced(name, engine).object;
+}
+
+/** The whole object (every program, prog-array slots its object names filled) and its bpf_printk lines. */
+function loadTraced(name: string, engine: 'jit' | 'interpreter'): { object: LoadedObject; printk: () => string[] } {
   const context = new ExecutionContext({ memory: { initialPages: 4 } });
-  return loadObject(openObject(new Uint8Array(readFileSync(join(DIR, name))), { path: name }), context, { engine });
+  const object = loadObject(openObject(new Uint8Array(readFileSync(join(DIR, name))), { path: name }), context, { engine });
+  return { object, printk: () => context.trace.map((t) => t.text) };
+}
+
+/** Puts program `name` of the object in `slot` of its prog array `map`, as user space does. */
+function setSlot(object: LoadedObject, map: string, slot: number, name: string): void {
+  object.map(map).update(le(4, slot), le(4, object.program(name).id));
 }
 
 const le = (bytes: number, value: bigint | number): Uint8Array => {
@@ -186,5 +206,64 @@ for (const engine of ['jit', 'interpreter'] as const) {
     const v = new DataView(value.buffer, value.byteOffset);
     // {process_id from the context, then bpf_get_current_pid_tgid's two halves}
     assert.deepEqual([v.getUint32(0, true), v.getUint32(4, true), v.getUint32(8, true)], [4242, process.pid, process.pid]);
+  });
+  test(`[${engine}] tail_call_max_exceed.c: 33 tail calls run, the 34th answers -EBPF_NO_MORE_TAIL_CALLS, and the bind is denied`, { skip }, () => {
+    const { object, printk } = loadTraced('tail_call_max_exceed.o', engine);
+    const hook = new BindHook(object.program('bind_test_caller'));
+    assert.equal(hook.run({ operation: 'bind', protocol: 'tcp', address: { address: '0.0.0.0', port: 30000 }, pid: 1 }).verdict, 'BIND_DENY');
+    const lines = printk();
+    assert.equal(lines[0], 'bind_test_caller: Start tail caller.');
+    // The caller's tail call to callee0, then callee0..callee31 each tail-call the next: 33 in all.
+    assert.equal(lines.filter((l) => l.startsWith('Calling tail call index')).length, 33);
+    assert.deepEqual(lines.slice(-2), ['Calling tail call index [x = 32], [x+1 = 33]', 'Tail call failed at index 33']);
+    assert.ok(!lines.some((l) => l.startsWith('Last tail call index')), 'bind_test_callee34, which permits, never runs');
+  });
+
+  test(`[${engine}] bindmonitor_tailcall.c: two tail calls reach bindmonitor's limit logic; an empty slot or a populated dummy_map denies`, { skip }, () => {
+    const object = load('bindmonitor_tailcall.o', engine);
+    const hook = new BindHook(object.program('BindMonitor'));
+    const bind = (): string => hook.run({ operation: 'bind', protocol: 'tcp', address: { address: '0.0.0.0', port: 8080 }, pid: 4242, appId: utf16('app.exe') }).verdict;
+    assert.equal(bind(), 'BIND_DENY', 'no program in slot 0: the caller falls through to its deny');
+    setSlot(object, 'prog_array_map', 0, 'BindMonitor_Callee0');
+    assert.equal(bind(), 'BIND_DENY', 'slot 1 is still empty');
+    setSlot(object, 'prog_array_map', 1, 'BindMonitor_Callee1');
+    assert.equal(bind(), 'BIND_PERMIT_SOFT', 'no limit set: permitted');
+    object.map('limits_map').update(le(4, 0), le(4, 1));
+    assert.deepEqual([bind(), bind()], ['BIND_PERMIT_SOFT', 'BIND_DENY']);
+    assert.equal(new DataView(object.map('process_map').lookup(le(8, 4242))!.buffer).getUint32(0, true), 1);
+    // A dummy_map entry stops the first tail call: the caller denies.
+    object.map('limits_map').update(le(4, 0), le(4, 0));
+    object.map('dummy_map').update(le(4, 0), le(4, 0));
+    assert.equal(bind(), 'BIND_DENY');
+  });
+
+  test(`[${engine}] bindmonitor_mt_tailcall.c: with its 33 slots set, MAX_TAIL_CALL_CNT tail calls reach the permitting program; one empty slot denies`, { skip }, () => {
+    const { object, printk } = loadTraced('bindmonitor_mt_tailcall.o', engine);
+    for (let i = 0; i <= 32; i++) setSlot(object, 'bind_tail_call_map', i, `BindMonitor_Callee${i}`);
+    const hook = new BindHook(object.program('BindMonitor_Caller'));
+    const bind = (): string => hook.run({ operation: 'bind', protocol: 'tcp', address: { address: '0.0.0.0', port: 8080 }, pid: 1 }).verdict;
+    assert.equal(bind(), 'BIND_PERMIT_SOFT');
+    assert.equal(printk().at(-1), 'Tail call index 32');
+    object.map('bind_tail_call_map').delete(le(4, 17));
+    assert.equal(bind(), 'BIND_DENY');
+    assert.equal(printk().at(-1), 'Tail call failed at index 17');
+  });
+
+  test(`[${engine}] callgraph_bpf2bpf.c: answers through its call graphs (S1->S2->S3, S4, update_map) by process id`, { skip }, () => {
+    const object = load('callgraph_bpf2bpf.o', engine);
+    const run = (program: string, pid: number): string => new BindHook(object.program(program)).run({ operation: 'bind', protocol: 'tcp', address: { address: '0.0.0.0', port: 80 }, pid }).verdict;
+    // S3 answers BIND_REDIRECT for a non-zero process id, BIND_PERMIT_SOFT for 0.
+    assert.deepEqual([run('entry_program1', 7), run('entry_program1', 0)], ['BIND_REDIRECT', 'BIND_DENY']);
+    assert.deepEqual([run('entry_program2', 7), run('entry_program2', 0)], ['BIND_PERMIT_SOFT', 'BIND_DENY']);
+    assert.deepEqual([run('entry_program3', 7), run('entry_program3', 7), run('entry_program3', 9)], ['BIND_PERMIT_SOFT', 'BIND_PERMIT_SOFT', 'BIND_PERMIT_SOFT']);
+    const count = (pid: number): bigint => new DataView(object.map('bind_count_map').lookup(le(8, pid))!.buffer).getBigUint64(0, true);
+    assert.deepEqual([count(7), count(9)], [2n, 1n]);
+  });
+
+  test(`[${engine}] bindmonitor_bpf2bpf.c: seven nested calls with stack cookies: process id 0 denies, 1 redirects, others permit`, { skip }, () => {
+    const object = load('bindmonitor_bpf2bpf.o', engine);
+    const hook = new BindHook(object.program('BindMonitor_Caller'));
+    const run = (pid: number): string => hook.run({ operation: 'bind', protocol: 'tcp', address: { address: '0.0.0.0', port: 80 }, pid }).verdict;
+    assert.deepEqual([run(0), run(1), run(2)], ['BIND_DENY', 'BIND_REDIRECT', 'BIND_PERMIT_SOFT']);
   });
 }

@@ -13,6 +13,7 @@ import {
   type HelperDefinition,
   type PreparedProgram,
   type RunArguments,
+  type TailCallFailure,
 } from '../../src/vm/index.js';
 import { JitProgram, compileModule, compileToWasm, compiledModule, createEngine, type Engine } from '../../src/vm/jit/index.js';
 
@@ -25,6 +26,7 @@ interface Setup {
   args?: RunArguments;
   instructionLimit?: number;
   resolveTailCall?: (mapAddress: number, index: number) => PreparedProgram | undefined;
+  tailCallFailure?: (reason: TailCallFailure) => number;
 }
 
 function outcome(run: () => bigint): Outcome {
@@ -45,7 +47,7 @@ function runOn(engine: Engine, code: string | Uint8Array, setup: Setup = {}): Ou
   const mark = memory.mark();
   try {
     const program = prepare(code, setup.helpers);
-    const vm = createEngine(engine, program, { memory, instructionLimit: setup.instructionLimit, resolveTailCall: setup.resolveTailCall });
+    const vm = createEngine(engine, program, { memory, instructionLimit: setup.instructionLimit, resolveTailCall: setup.resolveTailCall, tailCallFailure: setup.tailCallFailure });
     if (vm instanceof JitProgram) assert.equal(vm.compile().interpretedBecause, undefined, 'compiled, not interpreted');
     return outcome(() => vm.run(setup.args ?? {}));
   } finally {
@@ -332,6 +334,59 @@ test('a program tail-calling itself stops after 33 tail calls', () => {
   } finally {
     memory.release(mark);
   }
+});
+
+/** A tailCallFailure with a distinct value per reason, so a test sees which one the engine gave. */
+const BY_REASON = (reason: TailCallFailure): number => ({ 'no-program': -100, limit: -200, nested: -300 })[reason];
+
+test('with a tailCallFailure (ebpf-for-windows), a tail call that does not jump answers its reason, not the helper', () => {
+  const target = prepare('mov %r0, 7\nexit', [TAIL_CALL]);
+  const resolveTailCall = (map: number, index: number): PreparedProgram | undefined => (map === 0x5000 && index === 1 ? target : undefined);
+  const call = (index: number): string => `mov %r2, 0x5000\nmov %r3, ${index}\ncall 12\nexit`;
+  const setup = { helpers: [TAIL_CALL], resolveTailCall, tailCallFailure: BY_REASON };
+  assert.deepEqual(both(call(1), setup), { r0: 7n }, 'a slot with a program still jumps');
+  assert.deepEqual(both(call(2), setup), { r0: BigInt.asUintN(64, -100n) }, 'an empty slot or a bad index: no-program');
+  // Without the option the helper's result comes back, as before (Linux).
+  assert.deepEqual(both(call(2), { helpers: [TAIL_CALL], resolveTailCall }), { r0: BigInt.asUintN(64, -2n) });
+});
+
+test('with a tailCallFailure, the call after the 33rd tail call answers limit; from a callback, nested', () => {
+  const mark = memory.mark();
+  try {
+    const counter = memory.alloc(8, 8);
+    // Counts its runs in *r1, tail-calls itself and returns what the tail call answered.
+    const code = assembleBytes('ldxdw %r0, [%r1]\nadd %r0, 1\nstxdw [%r1], %r0\nmov %r2, 0x6000\nmov %r3, 0\ncall 12\nexit');
+    for (const engine of ['interpreter', 'jit'] as const) {
+      memory.write(counter, new Uint8Array(8));
+      const self = prepare(code, [TAIL_CALL]);
+      const vm = createEngine(engine, self, { memory, resolveTailCall: () => self, tailCallFailure: BY_REASON });
+      assert.equal(vm.run({ r1: counter }), BigInt.asUintN(64, -200n), engine);
+      assert.equal(new DataView(memory.read(counter, 8).buffer).getBigUint64(0, true), 34n, `${engine}: 1 run and 33 tail calls`);
+    }
+  } finally {
+    memory.release(mark);
+  }
+  // bpf_loop(1, cb, r10-8, 0); cb stores bpf_tail_call's answer at its ctx; main returns it.
+  const target = prepare('mov %r0, 100\nexit', [TAIL_CALL]);
+  const program = encode([
+    /* 0 */ insn('stdw', { dst: 10, offset: -8, imm: 0 }),
+    /* 1 */ insn('mov64_imm', { dst: 1, imm: 1 }),
+    /* 2 */ codeAddr(2, 10 - 3), // target slot 10
+    /* 4 */ insn('mov64_reg', { dst: 3, src: 10 }),
+    /* 5 */ insn('add64_imm', { dst: 3, imm: -8 }),
+    /* 6 */ insn('mov64_imm', { dst: 4, imm: 0 }),
+    /* 7 */ insn('call', { imm: 181 }),
+    /* 8 */ insn('ldxdw', { dst: 0, src: 10, offset: -8 }),
+    /* 9 */ insn('exit'),
+    /* 10 */ insn('mov64_reg', { dst: 6, src: 2 }),
+    /* 11 */ insn('mov64_imm', { dst: 2, imm: 0x5000 }),
+    /* 12 */ insn('mov64_imm', { dst: 3, imm: 0 }),
+    /* 13 */ insn('call', { imm: 12 }),
+    /* 14 */ insn('stxdw', { dst: 6, src: 0, offset: 0 }),
+    /* 15 */ insn('mov64_imm', { dst: 0, imm: 1 }),
+    /* 16 */ insn('exit'),
+  ]);
+  assert.deepEqual(both(program, { helpers: [TAIL_CALL, LOOP], resolveTailCall: () => target, tailCallFailure: BY_REASON }), { r0: BigInt.asUintN(64, -300n) });
 });
 
 /** bpf_loop(n, callback, ctx, flags): calls callback(i, ctx) until it returns non-zero. */

@@ -17,6 +17,7 @@ import { prepareProgram, type PreparedProgram } from '../../vm/program.js';
 import type { LinearMemory } from '../../vm/memory.js';
 import type { ProgramImage, RunReply, RunRequest, WorkerInit } from './protocol.js';
 import { attachMaps } from './shared-maps.js';
+import { tailCallFailureFor } from '../tail-calls.js';
 
 export class WorkerRuntime {
   readonly memory: LinearMemory;
@@ -66,7 +67,7 @@ export class WorkerRuntime {
       const id = map.programAt(index);
       return id === undefined ? undefined : this.prepared.get(id);
     };
-    this.runner = createEngine(init.engine, entry, { memory, cpu: init.cpu, instructionLimit: init.instructionLimit, resolveTailCall });
+    this.runner = createEngine(init.engine, entry, { memory, cpu: init.cpu, instructionLimit: init.instructionLimit, resolveTailCall, tailCallFailure: tailCallFailureFor(image.abi) });
     // Compile now (JIT), not during the first timed run.
     (this.runner as { compile?: () => void }).compile?.();
   }

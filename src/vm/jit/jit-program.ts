@@ -24,6 +24,7 @@ export interface JitOptions {
   /** Stop with an `instruction-limit` fault once the budget is spent (default 100 million). */
   readonly instructionLimit?: number;
   readonly resolveTailCall?: InterpreterOptions['resolveTailCall'];
+  readonly tailCallFailure?: InterpreterOptions['tailCallFailure'];
 }
 
 /** A compiled module, or why the program runs on the interpreter instead. */
@@ -172,6 +173,7 @@ export class JitProgram {
           cpu: this.options.cpu,
           instructionLimit: this.options.instructionLimit,
           resolveTailCall: this.options.resolveTailCall,
+          tailCallFailure: this.options.tailCallFailure,
         });
       } else {
         this.main = inst;
@@ -318,6 +320,7 @@ export class JitProgram {
       cpu: this.options.cpu,
       instructionLimit: Math.max(1, left),
       resolveTailCall: this.resolveTailCall,
+      tailCallFailure: this.options.tailCallFailure,
     });
     const v = this.view();
     const reg = (n: number): bigint => toBigUint(v[slot + 2 * n], v[slot + 2 * n + 1]);
@@ -363,13 +366,20 @@ export class JitProgram {
       helper = hi === 0 ? program.helperRegistry.get(lo) : undefined;
       if (helper === undefined) throw new BpfRuntimeError('unknown-helper', pc, `callx to unknown helper id ${toBigUint(lo, hi)}`);
     }
-    if (helper.kind === 'tail-call' && this.callbackNesting === 0 && this.tailCalls < MAX_TAIL_CALLS) {
-      const target = this.resolveTailCall?.(v[base + 4] >>> 0, v[base + 6] >>> 0);
-      if (target !== undefined) {
+    if (helper.kind === 'tail-call') {
+      const failure = this.options.tailCallFailure;
+      const found = this.callbackNesting === 0 || failure !== undefined ? this.resolveTailCall?.(v[base + 4] >>> 0, v[base + 6] >>> 0) : undefined;
+      if (found !== undefined && this.callbackNesting === 0 && this.tailCalls < MAX_TAIL_CALLS) {
         this.tailCalls++;
-        this.pendingTail = target;
+        this.pendingTail = found;
         this.pendingSlot = base;
         return 1;
+      }
+      if (failure !== undefined) {
+        fromNumber(failure(found === undefined ? 'no-program' : this.callbackNesting !== 0 ? 'nested' : 'limit'));
+        v[base] = pair[0];
+        v[base + 1] = pair[1];
+        return 0;
       }
     }
     this.invoke(helper, pc, depth);
