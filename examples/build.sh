@@ -50,7 +50,7 @@ flags+=(${EXTRA_CFLAGS:-})
 if [[ $# -gt 0 ]]; then
   sources=("$@")
 else
-  sources=(examples/*.c)
+  sources=(examples/*.c examples/extension/*.c)
 fi
 
 failed=0

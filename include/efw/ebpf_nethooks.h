@@ -126,16 +126,4 @@ typedef struct _bpf_sock_ops {
     uint64_t interface_luid; /* 56 */
 } bpf_sock_ops_t;            /* 64 bytes; the program returns 0 */
 
-/* ------------------------------------------------------- sample extension */
-
-/* Section "sample_ext": the test hook of the EfW sample extension. */
-typedef struct _sample_program_context {
-    uint8_t *data_start;    /*  0 */
-    uint8_t *data_end;      /*  8 */
-    uint32_t uint32_data;   /* 16 */
-    uint16_t uint16_data;   /* 20 */
-    uint32_t helper_data_1; /* 24 */
-    uint32_t helper_data_2; /* 28 */
-} sample_program_context_t; /* 32 bytes */
-
 #endif /* EBPF_TS_EFW_NETHOOKS_H */

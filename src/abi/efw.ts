@@ -18,7 +18,6 @@
 // - netebpfext program-info (context descriptors: which fields are data / data_end /
 //   data_meta) and the section tables of netebpfext, the eBPF store and ntosebpfext
 //   (section names `process`, `netevent_monitor`).
-// - The sample extension's program-info header: sample_program_context_t.
 // Offsets were checked by compiling include/efw/*.h with `clang -target bpf` and asserting
 // them (pointers are 8 bytes; enums are 4).
 
@@ -446,24 +445,6 @@ export const EFW_SOCK_OPS_OPS: NumberTable = Object.freeze({
   BPF_SOCK_OPS_CONNECTION_DELETED_CB: 2,
 });
 
-/** sample_program_context_t (section `sample_ext`): data_start / data_end delimit a buffer. 32 bytes. */
-export const EFW_SAMPLE_CONTEXT: ContextLayout = Object.freeze({
-  name: 'sample_program_context_t',
-  size: 32,
-  fields: Object.freeze([
-    { name: 'data_start', offset: 0, size: 8, type: 'uint8_t *' },
-    { name: 'data_end', offset: 8, size: 8, type: 'uint8_t *' },
-    { name: 'uint32_data', offset: 16, size: 4, type: 'uint32_t' },
-    { name: 'uint16_data', offset: 20, size: 2, type: 'uint16_t' },
-    { name: 'helper_data_1', offset: 24, size: 4, type: 'uint32_t' },
-    { name: 'helper_data_2', offset: 28, size: 4, type: 'uint32_t' },
-  ]),
-  data: 0,
-  dataEnd: 8,
-  dataMeta: -1,
-  pointerSize: 8,
-});
-
 /** Context layout per EfW program type name. */
 export const EFW_CONTEXTS: Readonly<Record<string, ContextLayout>> = Object.freeze({
   XDP: EFW_XDP_MD,
@@ -471,7 +452,6 @@ export const EFW_CONTEXTS: Readonly<Record<string, ContextLayout>> = Object.free
   BIND: EFW_BIND_MD,
   CGROUP_SOCK_ADDR: EFW_BPF_SOCK_ADDR,
   SOCK_OPS: EFW_BPF_SOCK_OPS,
-  SAMPLE: EFW_SAMPLE_CONTEXT,
 });
 
 /**

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The `ebpf` command. Every command returns an exit status; errors are printed as one clear line.
 
+import { loadExtensionsFromEnvironment } from '../extension/environment.js';
+import { ExtensionError } from '../extension/registry.js';
 import { Command, CommanderError } from 'commander';
 import { AssemblyError, DecodeError } from '../isa/index.js';
 import { ElfError, ObjectError } from '../elf/index.js';
@@ -84,6 +86,9 @@ function build(setStatus: (code: number) => void): Command {
     .option('--json', 'machine-readable output')
     .action((file: string, section: string | undefined, opts) => setStatus(sectionsCommand(file, section, opts, out)));
 
+  // One-shot runs load the whole object, as libbpf does; --only narrows the load.
+  const ONLY_HELP =
+    'load only the program asked for: by default every program of the object is loaded (so prog-array slots naming them and tail calls work) and one refused by the verifier fails the command';
   const runOptions = (c: Command): Command =>
     c
       .option('--data <file>', 'input data (the packet for XDP and skb programs)')
@@ -99,7 +104,8 @@ function build(setStatus: (code: number) => void): Command {
       .option('--engine <engine>', 'jit (WebAssembly) or interpreter', 'jit')
       .option('--allow-pointer-leaks', 'verify as Linux does for privileged loaders (addresses may become numbers)')
       .option('--set <MAP:KEY=VALUE...>', 'seed a map entry before the run (integers, or hex:BYTES)')
-      .option('--json', 'machine-readable output');
+      .option('--json', 'machine-readable output')
+      .option('--only', ONLY_HELP);
 
   show
     .command('verification')
@@ -154,6 +160,7 @@ function build(setStatus: (code: number) => void): Command {
     .option('--abi <abi>', 'linux or efw (default: detected)')
     .option('--runs <n>', 'measured runs per engine', '100000')
     .option('--json', 'machine-readable output')
+    .option('--only', ONLY_HELP)
     .action((file: string, name: string | undefined, opts) => setStatus(benchCommand(file, name, opts, out)));
 
   program
@@ -254,6 +261,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     status = code;
   });
   try {
+    await loadExtensionsFromEnvironment();
     await program.parseAsync(argv as string[], { from: 'user' });
     return status;
   } catch (e) {
@@ -265,6 +273,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (e instanceof UsageError) {
       process.stderr.write(`ebpf: ${e.message}\n`);
       return 2;
+    }
+    if (e instanceof ExtensionError) {
+      process.stderr.write(`ebpf: ${e.message}\n`);
+      return 1;
     }
     if (e instanceof AssemblyError || e instanceof DecodeError || e instanceof ElfError || e instanceof ObjectError || e instanceof ProgramLoadError || e instanceof BpfRuntimeError || e instanceof LoadError || e instanceof MapError || e instanceof ProgramTypeError) {
       process.stderr.write(`ebpf: ${e.name}: ${e.message}\n`);

@@ -87,6 +87,16 @@ export function mapTypeName(type: number): string {
   return TYPE_NAMES.get(type) ?? (type >= EXTENSION_MAP_TYPE_BASE ? mapTypeDefinition(type)?.name : undefined) ?? `type ${type}`;
 }
 
+const LABELS = new Map<number, string>(Object.entries(LINUX_MAP_TYPES).map(([name, value]) => [value, name.toLowerCase()]));
+
+/**
+ * How people see a map type (bpftool's spelling): the lower-case UAPI name of any Linux type,
+ * implemented here or not (hash, sockmap …), an extension's type by its name, else `type N`.
+ */
+export function mapTypeLabel(type: number): string {
+  return LABELS.get(type) ?? (type >= EXTENSION_MAP_TYPE_BASE ? mapTypeDefinition(type)?.name.toLowerCase() : undefined) ?? `type ${type}`;
+}
+
 export function isPerCpu(type: number): boolean {
   return type === MapType.PERCPU_ARRAY || type === MapType.PERCPU_HASH || type === MapType.LRU_PERCPU_HASH;
 }

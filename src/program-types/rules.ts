@@ -203,6 +203,15 @@ const EFW_HELPER_WRITES: Readonly<Record<string, HelperRule['writes']>> = {
   sock_addr_get_network_context: 'nothing',
 };
 
+/**
+ * The helpers every program type of an ABI may call, with their rules: for ebpf-for-windows its
+ * global helpers (ids 1-34), for Linux the portable set; the built-in C functions in both. An
+ * extension's program type starts from these (src/extension).
+ */
+export function commonHelperRules(abi: Abi): ReadonlyMap<number, HelperRule> {
+  return withBuiltins(abi === 'efw' ? efwHelpers([], '') : PORTABLE_HELPERS);
+}
+
 /** Every field of a layout (contextOf keeps its packet pointers read-only whatever this says). */
 const scalarFields = (layout: ContextLayout): string[] => layout.fields.map((f) => f.name);
 

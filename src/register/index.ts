@@ -4,6 +4,7 @@
 // recv_accept4, recv_accept6, bind4, bind6, bind, sockops) to the service at EBPF_TS_ENDPOINT (or
 // the default), which then sends it the programs attached to them. With no service, or no right
 // to host (the admin token), it says so once on stderr and the application runs unhooked.
+import { loadExtensionsFromEnvironment } from '../extension/environment.js';
 import { connectHookHost, type ConnectedHookHost } from '../service/host-client.js';
 import { socketAttachPoints } from './node-sockets.js';
 
@@ -12,6 +13,8 @@ export const hostName = process.env.EBPF_TS_HOST_NAME !== undefined && process.e
 export let host: ConnectedHookHost | undefined;
 
 try {
+  // The program types extensions add (EBPF_TS_EXTENSIONS), as the service has them.
+  await loadExtensionsFromEnvironment();
   host = await connectHookHost({ providers: socketAttachPoints(hostName), client: hostName });
   // The service's connection must not keep the application alive; its end ends this host's links.
   host.client.connection.socket.unref();

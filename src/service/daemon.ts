@@ -4,6 +4,7 @@
 // [--verifier-memory-mb N] [--verifier-seconds N]. Prints one line "ready PID ENDPOINT" on stdout
 // once it listens (the starter waits for it), or "error: ..." on stderr and exits 1.
 import { parseArgs } from 'node:util';
+import { loadExtensionsFromEnvironment } from '../extension/environment.js';
 import { locations } from './endpoint.js';
 import { ServiceError } from './protocol.js';
 import { Service } from './service.js';
@@ -28,6 +29,8 @@ async function main(): Promise<number> {
     strict: true,
   });
   const where = locations({ endpoint: values.endpoint, stateDir: values['state-dir'] });
+  // The program types, helpers and map types extensions add (EBPF_TS_EXTENSIONS), here as in the CLI.
+  await loadExtensionsFromEnvironment();
   const service = await Service.start({
     ...where,
     foreground: values.foreground,

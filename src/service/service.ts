@@ -33,11 +33,7 @@ export interface ServiceOptions {
 /** Operations that change something: they need the admin role. */
 const ADMIN_OPS = new Set<ClientOp>(['program.add', 'program.delete', 'program.set', 'program.run', 'map.update', 'map.delete', 'pin', 'unpin', 'host.register', 'service.stop']);
 
-const MAP_TYPE_NAMES: Record<number, string> = {
-  1: 'hash', 2: 'array', 3: 'prog_array', 4: 'perf_event_array', 5: 'percpu_hash', 6: 'percpu_array', 9: 'lru_hash', 10: 'lru_percpu_hash',
-  11: 'lpm_trie', 12: 'array_of_maps', 13: 'hash_of_maps', 22: 'queue', 23: 'stack', 27: 'ringbuf',
-};
-export const mapTypeName = (type: number): string => MAP_TYPE_NAMES[type] ?? `type ${type}`;
+import { mapTypeLabel as mapTypeName } from '../maps/spec.js';
 
 const samePoint = (a: AttachPoint, b: AttachPoint): boolean => a.type === b.type && a.name === b.name;
 

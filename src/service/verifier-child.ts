@@ -7,6 +7,8 @@
 // 0. Anything else that goes wrong is an exit with a non-zero code and the reason on stderr; the
 // parent turns that into a refusal.
 import { ElfError, ObjectError, openObject } from '../elf/index.js';
+import { loadExtensionsFromEnvironment } from '../extension/environment.js';
+import { ExtensionError } from '../extension/registry.js';
 import { builtinProgramTypes, ProgramTypeError } from '../program-types/index.js';
 import { LoadError } from '../runtime/errors.js';
 import { LOAD_VERIFIER_OPTIONS, rulesFor, verifyProgram } from '../runtime/verify.js';
@@ -30,7 +32,7 @@ export interface ChildVerdict {
 export type ChildReply = ChildVerdict | { readonly error: string };
 
 /** Failures the loader describes itself: the object or the request is at fault, not this process. */
-const NAMED_ERRORS = [ElfError, ObjectError, LoadError, ProgramTypeError, UsageError];
+const NAMED_ERRORS = [ElfError, ObjectError, LoadError, ProgramTypeError, UsageError, ExtensionError];
 
 /** Exit codes of failures with no verdict (the parent reports them as a crash). */
 const EXIT_NO_IPC = 2;
@@ -68,9 +70,14 @@ function fail(code: number, text: string): never {
 const send = process.send?.bind(process);
 if (send === undefined) fail(EXIT_NO_IPC, 'verifier-child: no IPC channel; this module is forked by verifier-process.js');
 
-process.once('message', (message: unknown) => {
+// Extensions (EBPF_TS_EXTENSIONS) load while the request is on its way; it waits for them.
+const extensions = loadExtensionsFromEnvironment().then(() => undefined, (e: unknown) => e);
+
+process.once('message', async (message: unknown) => {
+  const failed = await extensions;
   let reply: ChildReply;
   try {
+    if (failed !== undefined) throw failed;
     reply = handle(checkRequest(message));
   } catch (e) {
     if (!NAMED_ERRORS.some((t) => e instanceof t)) {

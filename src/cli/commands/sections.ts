@@ -1,12 +1,11 @@
 // `ebpf show sections FILE [SECTION]`: what netsh's `show sections` prints: programs with type and
 // size, maps with type, key, value and max entries.
 import Table from 'cli-table3';
-import { LINUX_MAP_TYPES } from '../../abi/index.js';
 import type { MapDefinition, ObjectSpec } from '../../elf/index.js';
 import { openObjectFile, parseAbi, selectPrograms } from '../object-file.js';
 
-const mapTypeNames = new Map(Object.entries(LINUX_MAP_TYPES).map(([name, id]) => [id, name.toLowerCase()]));
-export const mapTypeName = (type: number): string => mapTypeNames.get(type) ?? `type ${type}`;
+export { mapTypeLabel as mapTypeName } from '../../maps/spec.js';
+import { mapTypeLabel as mapTypeName } from '../../maps/spec.js';
 
 export function plainTable(head: string[]): Table.Table {
   return new Table({
