@@ -224,7 +224,9 @@ const efw = (name: string, context: Context, helpers: ReadonlyMap<number, Helper
 });
 
 const EFW_RULES: Readonly<Record<string, ProgramTypeRules>> = {
-  xdp: efw('xdp', contextOf(EFW_XDP_MD), efwHelpers(EFW_XDP_HELPERS, 'XDP'), [1n, 3n]),
+  // No return-value range (ebpf-for-windows checks none): the XDP hooks drop on a value that is
+  // not XDP_PASS (1), XDP_DROP (2) or XDP_TX (3), as they do on a fault.
+  xdp: efw('xdp', contextOf(EFW_XDP_MD), efwHelpers(EFW_XDP_HELPERS, 'XDP')),
   // ebpf-for-windows checks no return value of these types, and lets programs store to any field
   // of their contexts but the app id pointers: what a hook does with other values and with
   // stores is its own rule (bind.ts, sock-addr.ts, sockops.ts say).

@@ -14,14 +14,20 @@ import { missingShared, SHARED } from '../support/shared.js';
 
 const DIR = join(SHARED, 'efw-samples');
 
-/** Objects whose verdict agrees with ebpf-for-windows' today: all of them. */
-const MIN_AGREE = 42;
+/** Objects whose verdict agrees with ebpf-for-windows' today: all but the documented difference. */
+const MIN_AGREE = 41;
 
 /**
- * Objects ebpf-for-windows rejects that may pass here, each with its reason. Empty: its map-definition
- * rules (pinning types, inner map ids and indices, name length) are ebpf-ts' too (src/elf/maps-efw.ts).
+ * Objects ebpf-for-windows rejects that pass here, each with its reason (README, "ebpf-for-windows
+ * compatibility"). Its map-definition rules are ebpf-ts' too (src/elf/maps-efw.ts); what is left is
+ * a difference ebpf-ts keeps on purpose.
  */
-const KNOWN_WRONG_PASSES = new Set<string>();
+const KNOWN_WRONG_PASSES = new Map<string, string>([
+  [
+    'atomic_instruction_others.o',
+    'its atomic fetch-and-add/or/and, xor, xchg and cmpxchg on the stack are safe; ebpf-ts verifies and runs them (as Linux does), where the ebpf-for-windows verifier this prebuilt object was made for did not support them',
+  ],
+]);
 
 interface Verdict {
   readonly object: string;
@@ -58,6 +64,9 @@ test('ebpf-for-windows samples: nothing it rejects passes, and agreement does no
   const rejected = verdicts.filter((v) => !v.passed && v.expected === 'reject');
   process.stdout.write(`${rejected.length} that it rejects are refused here too:\n`);
   for (const v of rejected) process.stdout.write(`  ${v.object}: ${v.why}\n`);
+  for (const v of verdicts.filter((x) => x.passed && x.expected === 'reject' && KNOWN_WRONG_PASSES.has(x.object))) {
+    process.stdout.write(`and a documented difference: ${v.object} passes here: ${KNOWN_WRONG_PASSES.get(v.object)}\n`);
+  }
   assert.deepEqual(wrongPass.map((v) => `${v.object}: ${v.why}`), [], 'objects ebpf-for-windows rejects must not pass');
   assert.ok(agree.length >= MIN_AGREE, `agreement fell to ${agree.length} (ratchet: ${MIN_AGREE})`);
 });
