@@ -1,6 +1,6 @@
 // Entry point of a WorkerPool thread: loads the extensions EBPF_TS_EXTENSIONS names, builds a
-// WorkerRuntime from workerData, then answers run requests until the pool terminates it. Errors go back as messages (the run fails, the worker
-// stays usable).
+// WorkerRuntime from workerData, then answers run requests until the pool terminates it. Errors
+// go back as messages (the run fails, the worker stays usable).
 import { parentPort, workerData } from 'node:worker_threads';
 import type { RunRequest, WorkerInit, WorkerReply } from './protocol.js';
 import { WorkerRuntime } from './worker-runtime.js';
