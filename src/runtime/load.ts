@@ -22,6 +22,13 @@ export interface LoadOptions {
   readonly programs?: readonly string[];
   /** Override the program type of every loaded program (as `--type`). */
   readonly programType?: string;
+  /** Override the program type of these programs (by function name); before `programType`. */
+  readonly programTypes?: Readonly<Record<string, string>>;
+  /**
+   * A prog-array slot the object fills with a program that `programs` left out: an error
+   * (`error`, the default), or left empty (`leave-empty`), as if user space had not filled it yet.
+   */
+  readonly unselectedSlots?: 'error' | 'leave-empty';
   /** `jit` (default) or `interpreter`. */
   readonly engine?: EngineName;
   /**
@@ -150,7 +157,8 @@ export function loadObject(spec: ObjectSpec, context: ExecutionContext, options:
   const programs = new Map<string, LoadedProgram>();
   for (const p of selected) {
     if (p.unsupported !== undefined) throw new LoadError(`program ${p.name} cannot be loaded: ${p.unsupported}`);
-    const type = context.programTypes.get(options.programType ?? p.type);
+    const typeOfThis = options.programTypes !== undefined && Object.hasOwn(options.programTypes, p.name) ? options.programTypes[p.name] : undefined;
+    const type = context.programTypes.get(typeOfThis ?? options.programType ?? p.type);
     // Only verified programs run (DESIGN.md): a program type the verifier has no rules for cannot load.
     const rules = rulesFor(p, spec, type);
     if (rules === undefined) throw new LoadError(`program ${p.name}: the verifier has no rules for program type ${type.name} (${spec.abi} ABI), so it cannot be loaded`);
@@ -191,6 +199,8 @@ export function loadObject(spec: ObjectSpec, context: ExecutionContext, options:
     for (const slot of def.initialSlots ?? []) {
       const map = maps.get(def.name) as BpfMap;
       const target = def.innerMap !== undefined ? maps.get(slot.name)?.id : programs.get(slot.name)?.id;
+      const leftOut = def.innerMap === undefined && spec.programs.some((p) => p.name === slot.name && !selected.includes(p));
+      if (target === undefined && leftOut && options.unselectedSlots === 'leave-empty') continue;
       if (target === undefined) {
         throw new LoadError(`map ${def.name}: slot ${slot.index} names ${slot.name}, which ${def.innerMap !== undefined ? 'is not a map of this object' : 'is not a loaded program'}`);
       }

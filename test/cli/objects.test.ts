@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT } from '../support/shared.js';
+import { missingShared, REPO_ROOT, SHARED } from '../support/shared.js';
 import { packet } from '../support/objects.js';
 
 const EBPF = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
@@ -126,4 +126,55 @@ test('run --allow-pointer-leaks loads what only a privileged loader may, and --d
   const named = ebpf('run', file, '--data-hex', frame, '--allow-pointer-leaks', '--dump', 'events');
   assert.equal(named.status, 1);
   assert.match(named.stderr, /key iteration is not supported/);
+});
+
+test('run loads the whole object: a tail call through the prog array the object fills jumps; --only leaves its slots empty', () => {
+  const run = (...extra: string[]): { returnValue: number; maps: { entries: { key: number; value: number }[] }[] } => {
+    const r = ebpf('run', 'examples/tail_call.o', 'dispatch', '--data', packetFile('tcp_syn'), '--dump', 'hits', '--json', ...extra);
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout);
+  };
+  // dispatch tail-calls slot 1 (handle_tcp) for TCP: XDP_TX, counted in hits[1].
+  const whole = run();
+  assert.equal(whole.returnValue, 3);
+  assert.deepEqual(whole.maps[0].entries.map((e) => e.value), [0, 1, 0]);
+  // With only dispatch loaded, the slot is empty: the call falls through to XDP_PASS and hits[2].
+  const only = run('--only');
+  assert.equal(only.returnValue, 2);
+  assert.deepEqual(only.maps[0].entries.map((e) => e.value), [0, 0, 1]);
+  // bench runs the same whole object.
+  const bench = JSON.parse(ebpf('bench', 'examples/tail_call.o', 'dispatch', '--data', packetFile('tcp_syn'), '--runs', '50', '--json').stdout);
+  assert.deepEqual(bench.engines.map((e: { returnValue: number }) => e.returnValue), [3, 3]);
+  // map dump without a run loads no program: the prog array is shown empty, not an error.
+  const dump = ebpf('map', 'dump', 'examples/tail_call.o', 'jump_table');
+  assert.equal(dump.status, 0, dump.stderr);
+  assert.match(dump.stdout, /map jump_table \(prog_array\): empty/);
+});
+
+test('run and bench fail with one line naming another program of the object that the verifier refuses, unless --only', () => {
+  const file = 'test/fixtures/elf/one_unsafe_program.o';
+  for (const command of [['run', file, 'safe'], ['bench', file, 'safe', '--runs', '10']]) {
+    const r = ebpf(...command, '--data', packetFile('tcp_syn'));
+    assert.equal(r.status, 1, `${command[0]}: ${r.stdout}`);
+    assert.equal(r.stderr.trim().split('\n').length, 1, `${command[0]}: one line, got ${r.stderr}`);
+    assert.match(r.stderr, /^ebpf: LoadError: program unchecked \(section xdp\) of test\/fixtures\/elf\/one_unsafe_program\.o was refused by the verifier \(out-of-bounds-packet at pc 1: .*\); the whole object is loaded, as libbpf does; --only loads safe alone$/m);
+    const only = ebpf(...command, '--data', packetFile('tcp_syn'), '--only');
+    assert.equal(only.status, 0, only.stderr);
+  }
+  assert.match(ebpf('run', file, 'safe', '--data', packetFile('tcp_syn'), '--only').stdout, /safe \(xdp, section xdp, jit\): returned 2 \(XDP_PASS\)/);
+  // The program asked for, refused, keeps the verifier's full report.
+  const asked = ebpf('run', file, 'unchecked', '--data', packetFile('tcp_syn'));
+  assert.equal(asked.status, 1);
+  assert.match(asked.stderr, /program unchecked was refused by the verifier:\n.*\n {2}error out-of-bounds-packet/);
+  assert.match(ebpf('run', '--help').stdout, /--only\s+load only the program asked for/);
+});
+
+const EFW_TAIL_CALLS = join(SHARED, 'efw-samples', 'objects', 'tail_call_max_exceed.o');
+test('run of an ebpf-for-windows object: 33 tail calls through the slots its object fills, then -EBPF_NO_MORE_TAIL_CALLS and BIND_DENY', { skip: missingShared(EFW_TAIL_CALLS) }, () => {
+  const r = ebpf('run', EFW_TAIL_CALLS, 'bind_test_caller', '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const json = JSON.parse(r.stdout);
+  assert.deepEqual([json.abi, json.returnValue, json.returnName], ['efw', 1, 'BIND_DENY']);
+  assert.equal(json.trace.filter((l: string) => l.startsWith('Calling tail call index')).length, 33);
+  assert.equal(json.trace.at(-1), 'Tail call failed at index 33');
 });

@@ -1,10 +1,12 @@
 // `ebpf bench FILE [PROGRAM] --data PKT`: how fast a program of yours runs on each engine, so
-// others can compare programs of their own (a measurement, not a test).
-import { ExecutionContext, loadObject } from '../../runtime/index.js';
+// others can compare programs of their own (a measurement, not a test). The whole object is loaded
+// (tail calls through the prog arrays it fills work); --only loads the one program.
+import { ExecutionContext } from '../../runtime/index.js';
 import { ENGINES } from '../../vm/jit/engine.js';
 import { UsageError } from '../errors.js';
 import { openObjectFile, parseAbi, selectProgram } from '../object-file.js';
 import { readFileOrFail } from '../program-file.js';
+import { loadForRun } from '../whole-object.js';
 
 export interface BenchOptions {
   data?: string;
@@ -13,6 +15,8 @@ export interface BenchOptions {
   type?: string;
   runs: string;
   json?: boolean;
+  /** Load only the program asked for, not the whole object. */
+  only?: boolean;
 }
 
 export function benchCommand(file: string, programName: string | undefined, options: BenchOptions, out: (s: string) => void): number {
@@ -24,7 +28,7 @@ export function benchCommand(file: string, programName: string | undefined, opti
   const ctx = options.ctx === undefined ? undefined : readFileOrFail(options.ctx);
   const rows = ENGINES.map((engine) => {
     const context = new ExecutionContext();
-    const program = loadObject(spec, context, { programs: [programSpec.name], programType: options.type, engine }).program(programSpec.name);
+    const program = loadForRun(spec, programSpec, context, { only: options.only, type: options.type, engine }).program(programSpec.name);
     const start = performance.now();
     const first = program.testRun({ data, ctx });
     const coldMs = performance.now() - start;

@@ -1,6 +1,7 @@
-// `ebpf run FILE [PROGRAM] --data IN …`: BPF_PROG_TEST_RUN without a kernel. Loads the object into a
-// fresh execution context, seeds maps, runs the program, and shows its return value, the data it
-// left, its bpf_printk lines and the maps afterwards.
+// `ebpf run FILE [PROGRAM] --data IN …`: BPF_PROG_TEST_RUN without a kernel. Loads the whole object
+// into a fresh execution context (every program, as libbpf does, so prog-array slots and tail calls
+// work; --only loads the one program), seeds maps, runs the program, and shows its return value,
+// the data it left, its bpf_printk lines and the maps afterwards.
 import { writeFileSync } from 'node:fs';
 import type { LoadedObject } from '../../runtime/index.js';
 import { ExecutionContext, loadObject, mapEntries } from '../../runtime/index.js';
@@ -11,6 +12,7 @@ import { jsonReplacer, parseBytes } from '../map-values.js';
 import { openObjectFile, parseAbi, selectProgram } from '../object-file.js';
 import { readFileOrFail } from '../program-file.js';
 import { didYouMean } from '../suggest.js';
+import { loadForRun } from '../whole-object.js';
 import { mapTypeName } from './sections.js';
 import { parseEngine } from './conformance.js';
 
@@ -30,6 +32,8 @@ export interface RunOptions {
   allowPointerLeaks?: boolean;
   json?: boolean;
   engine: string;
+  /** Load only the program asked for, not the whole object. */
+  only?: boolean;
 }
 
 function positiveInteger(text: string, what: string, min = 1): number {
@@ -89,8 +93,8 @@ export function runCommand(file: string, programName: string | undefined, option
   if (cpu >= cpus) throw new UsageError(`--cpu ${cpu} does not exist with --cpus ${cpus}`);
 
   const context = new ExecutionContext({ cpus });
-  const object = loadObject(spec, context, {
-    programs: [programSpec.name], programType: options.type, engine: parseEngine(options.engine), allowPointerLeaks: options.allowPointerLeaks === true,
+  const object = loadForRun(spec, programSpec, context, {
+    only: options.only, type: options.type, engine: parseEngine(options.engine), allowPointerLeaks: options.allowPointerLeaks,
   });
   seedMaps(object, options.set ?? []);
   const program = object.program(programSpec.name);
@@ -146,7 +150,8 @@ export function mapDumpCommand(file: string, maps: string[], options: MapDumpOpt
   }
   const spec = openObjectFile(file, parseAbi(options.abi));
   const context = new ExecutionContext({ cpus: positiveInteger(options.cpus, '--cpus') });
-  const object = loadObject(spec, context, { programs: [] });
+  // No program is loaded: prog-array slots the object fills stay empty (a run, with --program, loads them).
+  const object = loadObject(spec, context, { programs: [], unselectedSlots: 'leave-empty' });
   seedMaps(object, options.set ?? []);
   const dumps = dumpMaps(object, spec, maps.length === 0 ? true : maps);
   if (options.json) {
