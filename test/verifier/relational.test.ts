@@ -335,3 +335,10 @@ test('a packet-bounded size is still refused for a pointer that is not into the 
   const report = withRingbuf(WHOLE_PACKET.replace('r1 = map_fd 1', 'r2 = r10\n  r2 += -8\n  r1 = map_fd 1'));
   assert.ok(!report.ok);
 });
+
+test('the whole packet from a variable offset into it is refused', () => {
+  // r2 = data + (ingress_ifindex & 7) with data_end - data bytes: up to 7 bytes past the end.
+  const variable = WHOLE_PACKET.replace('  r3 -= r2\n', '  r4 = *(u32 *)(r1 + 12)\n  r4 &= 7\n  r3 -= r2\n  r2 += r4\n');
+  const refused = withRingbuf(variable);
+  assert.ok(!refused.ok, 'data + k with data_end - data bytes: accepted');
+});
