@@ -29,6 +29,12 @@ export interface HelperHost {
    * owning process (pid << 32 | pid, for the sock_addr helper that asks). 0 outside socket hooks.
    */
   readonly socket: SocketOfEvent;
+  /**
+   * Where bpf_redirect / bpf_redirect_map sent the frame of the run in progress: an ifindex, 0
+   * for none. Whoever runs an XDP program clears it before the run and reads it after an
+   * XDP_REDIRECT.
+   */
+  readonly redirect: { ifindex: number };
 }
 
 export interface SocketOfEvent {

@@ -10,6 +10,7 @@ import type { HelperImplementation } from './implementation.js';
 import { helpersFor, registerExtension, type HelperDefinition as RegisteredHelper } from '../extension/registry.js';
 import { KERNEL_HELPERS } from './kernel-helpers.js';
 import { MAP_HELPERS } from './map-helpers.js';
+import { REDIRECT_HELPERS } from './redirect-helpers.js';
 
 export * from './host.js';
 export * from './implementation.js';
@@ -21,6 +22,7 @@ export const HELPER_IMPLEMENTATIONS: readonly HelperImplementation[] = [
   ...KERNEL_HELPERS,
   ...EVENT_HELPERS,
   ...EFW_ONLY_HELPERS,
+  ...REDIRECT_HELPERS,
 ];
 
 /**

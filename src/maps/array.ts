@@ -83,7 +83,7 @@ export class ArrayMap extends BpfMap {
     this.memory.write(this.valueAddress(index), value);
   }
 
-  protected override deleteElem(): void {
+  protected override deleteElem(_key: Uint8Array): void {
     throw this.error('EINVAL', 'array elements cannot be deleted');
   }
 

@@ -14,3 +14,4 @@ export * from './prog-array.js';
 export * from './map-in-map.js';
 export * from './ringbuf.js';
 export * from './perf.js';
+export * from './devmap.js';

@@ -9,6 +9,7 @@
 
 import { OutOfMemoryError, type LinearMemory } from '../vm/memory.js';
 import { ArrayMap } from './array.js';
+import { DevMap, DevMapHash } from './devmap.js';
 import { MapError } from './errors.js';
 import { HashMap } from './hash.js';
 import { LpmTrieMap } from './lpm.js';
@@ -61,6 +62,8 @@ registerExtension({
     [MapType.HASH_OF_MAPS, HashOfMapsMap],
     [MapType.RINGBUF, RingBufMap],
     [MapType.PERF_EVENT_ARRAY, PerfEventArrayMap],
+    [MapType.DEVMAP, DevMap],
+    [MapType.DEVMAP_HASH, DevMapHash],
   ] as [number, MapConstructor][]).map(([type, create]) => ({ name: mapTypeName(type), type, create })),
 });
 

@@ -24,6 +24,8 @@ export const MapType = {
   QUEUE: T.QUEUE,
   STACK: T.STACK,
   RINGBUF: T.RINGBUF,
+  DEVMAP: T.DEVMAP,
+  DEVMAP_HASH: T.DEVMAP_HASH,
 } as const;
 
 export type MapTypeName = keyof typeof MapType;
@@ -211,6 +213,14 @@ export function validateSpec(spec: MapSpec, cpus: number): MapSpec {
       need(valueSize !== 0, 'valueSize must not be 0');
       needFlags(QUEUE_STACK_FLAGS);
       if (valueSize > KMALLOC_MAX_SIZE) fail('E2BIG', `valueSize ${valueSize} exceeds ${KMALLOC_MAX_SIZE}`);
+      break;
+    case MapType.DEVMAP:
+    case MapType.DEVMAP_HASH:
+      // A u32 key; a u32 ifindex, or struct bpf_devmap_val (ifindex and a program fd).
+      need(keySize === 4, `keySize must be 4, got ${keySize}`);
+      need(valueSize === 4 || valueSize === 8, `valueSize must be 4 (an ifindex) or 8 (struct bpf_devmap_val), got ${valueSize}`);
+      need(maxEntries !== 0, 'maxEntries must not be 0');
+      needFlags(NUMA_NODE | RDONLY | WRONLY | RDONLY_PROG | WRONLY_PROG);
       break;
     case MapType.RINGBUF:
       needFlags(RINGBUF_FLAGS);

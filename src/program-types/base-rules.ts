@@ -2,7 +2,7 @@
 // XDP and __sk_buff helper sets and contexts) and the test platform of PREVAIL's YAML suite. Data
 // for the verifier (whose core knows no program type); rules.ts builds every type from these.
 
-import { LINUX_HELPER_IDS, LINUX_XDP_MD, EFW_XDP_MD, type ContextLayout } from '../abi/index.js';
+import { LINUX_HELPER_IDS, LINUX_MAP_TYPES, LINUX_XDP_MD, EFW_XDP_MD, type ContextLayout } from '../abi/index.js';
 import type { ArgKind, ContextField, ContextFieldKind, HelperRule, ProgramTypeRules, RetKind } from '../verifier/program-type.js';
 
 const RINGBUF = [27];
@@ -58,8 +58,15 @@ export const rule = (name: string, args: readonly ArgKind[], ret: RetKind = 'int
 /** Helpers of XDP programs beyond the portable ones. */
 export const XDP_HELPERS: ReadonlyMap<number, HelperRule> = new Map<number, HelperRule>([
   ...PORTABLE_HELPERS,
-  rule('redirect', ['anything', 'anything']),
-  rule('redirect_map', ['const_map_ptr', 'anything', 'anything']),
+  // Both answer an XDP action (XDP_REDIRECT, or XDP_ABORTED / the flags' lower two bits on failure),
+  // which a program may return as it is.
+  [id('redirect'), { name: 'redirect', args: ['anything', 'anything'], ret: 'integer', retRange: [0n, 4n] }],
+  // The maps Linux redirects through. ebpf-ts implements DEVMAP and DEVMAP_HASH; CPUMAP and XSKMAP
+  // are accepted as Linux accepts them (such a map cannot be created here yet).
+  [id('redirect_map'), {
+    name: 'redirect_map', args: ['const_map_ptr', 'anything', 'anything'], ret: 'integer', retRange: [0n, 4n],
+    mapTypes: [LINUX_MAP_TYPES.DEVMAP, LINUX_MAP_TYPES.DEVMAP_HASH, LINUX_MAP_TYPES.CPUMAP, LINUX_MAP_TYPES.XSKMAP],
+  }],
   rule('perf_event_output', ['ptr_to_ctx', 'const_map_ptr', 'anything', 'ptr_to_mem', 'const_size_or_zero']),
   rule('xdp_adjust_head', ['ptr_to_ctx', 'anything'], 'integer', true),
   rule('xdp_adjust_meta', ['ptr_to_ctx', 'anything'], 'integer', true),

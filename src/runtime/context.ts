@@ -59,6 +59,7 @@ export class ExecutionContext {
       pidTgid: (pid << 32n) | pid,
       scratchFor: (map) => this.scratch.get(map.id),
       socket: { cookie: 0n, pidTgid: 0n },
+      redirect: { ifindex: 0 },
     };
   }
 

@@ -2,7 +2,7 @@
 // what each map reference points at, its program type's rules and its source lines.
 import type { ObjectSpec, ProgramSpec, MapDefinition } from '../elf/spec.js';
 import { type Btf, BtfError, BtfKind } from '../btf/index.js';
-import { MapFlags } from '../maps/spec.js';
+import { MapFlags, MapType } from '../maps/spec.js';
 import { verifierRules } from '../program-types/rules.js';
 import type { ProgramType } from '../program-types/types.js';
 import { LoadError } from './errors.js';
@@ -24,7 +24,8 @@ function mapInfo(def: MapDefinition, btf: Btf | undefined): MapInfo {
   return {
     name: def.name, type: def.type, keySize: def.keySize, valueSize: def.valueSize, maxEntries: def.maxEntries,
     // BPF_F_RDONLY_PROG: the program may read the values, not change them.
-    readOnly: def.readOnly || (def.flags & MapFlags.RDONLY_PROG) !== 0,
+    // Devmap values name interfaces: programs read them, only user space sets them (as in Linux).
+    readOnly: def.readOnly || (def.flags & MapFlags.RDONLY_PROG) !== 0 || def.type === MapType.DEVMAP || def.type === MapType.DEVMAP_HASH,
     innerMap: def.innerMap === undefined ? undefined : mapInfo(def.innerMap, btf),
     ...(spinLock === undefined ? {} : { spinLock }),
     // Frozen when loaded (.rodata, .kconfig): the verifier may read strings there.

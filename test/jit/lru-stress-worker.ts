@@ -40,6 +40,7 @@ function hammer(task: LruStressTask): LruStressReport {
     pidTgid: 0n,
     scratchFor: () => undefined,
     socket: { cookie: 0n, pidTgid: 0n },
+    redirect: { ifindex: 0 },
   };
   const helpers = buildHelperRegistry(host, 'linux', 'xdp');
   // Each program takes r1 = a 16-byte record: the key at +0, the value at +8.

@@ -49,6 +49,7 @@ export class WorkerRuntime {
       pidTgid: (pid << 32n) | pid,
       scratchFor: (map: BpfMap) => scratch.get(map.id),
       socket: { cookie: 0n, pidTgid: 0n },
+      redirect: { ifindex: 0 },
     };
     const types = builtinProgramTypes();
     for (const image of init.programs) {
