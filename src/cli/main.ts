@@ -27,6 +27,7 @@ import {
   showProgramsCommand, unpinCommand,
 } from './commands/platform.js';
 import { serviceStartCommand, serviceStatusCommand, serviceStopCommand } from './commands/service.js';
+import { netnsDownCommand, netnsStatusCommand, netnsUpCommand } from './commands/netns.js';
 import { runShell } from './shell.js';
 import { ServiceError } from '../service/protocol.js';
 import { ServiceUnavailableError } from '../service/client.js';
@@ -238,6 +239,19 @@ function build(setStatus: (code: number) => void): Command {
     .action(async (ref: string, key: string, value: string, opts) => setStatus(await serviceMapUpdateCommand(ref, key, value, opts, out)));
   platform(map.command('delete').description('delete a key from a map of the service').argument('<map>', 'map id or pin path').argument('<key>', 'integer, or hex:BYTES'))
     .action(async (ref: string, key: string, opts) => setStatus(await serviceMapDeleteCommand(ref, key, opts, out)));
+
+  const netns = program.command('netns').description('test hosts for the L2 datapath (Linux, root): namespaces client and server, each joined by a veth pair to the root namespace');
+  const netnsOptions = (c: Command): Command =>
+    c
+      .option('--prefix <prefix>', 'prefix of the namespaces and root-side interfaces', 'ebts-')
+      .option('--json', 'machine-readable output');
+  netnsOptions(netns.command('up').description('create them (removing leftovers of a crashed run first; kept when already up)'))
+    .option('--client <cidr>', 'client address inside its namespace', '10.77.0.1/24')
+    .option('--server <cidr>', 'server address inside its namespace', '10.77.0.2/24')
+    .option('--ipv6', 'keep IPv6 on the veth ends (default: off, a quiet wire)')
+    .action(async (opts) => setStatus(await netnsUpCommand(opts, out)));
+  netnsOptions(netns.command('down').description('remove every namespace and interface with the prefix')).action(async (opts) => setStatus(await netnsDownCommand(opts, out)));
+  netnsOptions(netns.command('status').description('what exists of them')).action(async (opts) => setStatus(await netnsStatusCommand(opts, out)));
 
   program.command('shell').description('an interactive ebpf> shell running these commands').action(async () => setStatus(await runShell(main)));
 
