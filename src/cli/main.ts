@@ -2,6 +2,7 @@
 // The `ebpf` command. Every command returns an exit status; errors are printed as one clear line.
 
 import { loadExtensionsFromEnvironment } from '../extension/environment.js';
+import { datapathCommand } from './commands/datapath.js';
 import { ExtensionError } from '../extension/registry.js';
 import { Command, CommanderError } from 'commander';
 import { AssemblyError, DecodeError } from '../isa/index.js';
@@ -239,6 +240,11 @@ function build(setStatus: (code: number) => void): Command {
     .action(async (ref: string, key: string, value: string, opts) => setStatus(await serviceMapUpdateCommand(ref, key, value, opts, out)));
   platform(map.command('delete').description('delete a key from a map of the service').argument('<map>', 'map id or pin path').argument('<key>', 'integer, or hex:BYTES'))
     .action(async (ref: string, key: string, opts) => setStatus(await serviceMapDeleteCommand(ref, key, opts, out)));
+
+  platform(program.command('datapath').description('bridge two interfaces through the L2 datapath and offer them to the service as xdp attach points (Linux, root)')
+    .argument('<a>', 'an interface (e.g. ebts-cli0)').argument('<b>', 'the interface it is bridged with (e.g. ebts-srv0)'))
+    .option('--stats', 'print each interface\'s counters every second (JSON lines)')
+    .action(async (a: string, b: string, opts) => setStatus(await datapathCommand(a, b, opts, out)));
 
   const netns = program.command('netns').description('test hosts for the L2 datapath (Linux, root): namespaces client and server, each joined by a veth pair to the root namespace');
   const netnsOptions = (c: Command): Command =>
