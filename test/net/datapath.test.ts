@@ -4,14 +4,19 @@
 //   no program -> bridged both ways (ARP, then UDP echoed by a server process);
 //   droppacket  -> empty datagrams dropped before the server's kernel sees them, others pass;
 //   xdp_reflect -> UDP to port 7 answered by the datapath itself (XDP_TX), the server sees none;
-//   xdp_redirect -> UDP sent out of the interface a DEVMAP slot names (XDP_REDIRECT).
+//   xdp_redirect -> UDP sent out of the interface a DEVMAP slot names (XDP_REDIRECT);
+//   xdp_decap   -> a tunnelled frame injected on the client's wire arrives at the server as its
+//                  inner datagram (bpf_xdp_adjust_head on a real frame).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openObject } from '../../src/elf/index.js';
+import { openPacketSocket } from '../../src/net/af-packet.js';
 import { Datapath } from '../../src/net/datapath.js';
+import { inNetns } from '../../src/net/enter-netns.js';
+import { buildUdpFrame } from '../../src/net/frames.js';
 import { checkTestHostPrerequisites, testHostsDown, testHostsUp, type TestHosts } from '../../src/net/netns.js';
 import { ExecutionContext } from '../../src/runtime/context.js';
 import { loadObject, type LoadedObject } from '../../src/runtime/load.js';
@@ -149,4 +154,39 @@ test('xdp_redirect sends UDP out of the interface its devmap names (XDP_REDIRECT
   assert.deepEqual((await ask(5353, 'b', 'c')).map((r) => r.text).sort(), ['b', 'c']);
   assert.equal(dp.counters(`${prefix}cli0`).redirected - before, 2);
   dp.detach(`${prefix}cli0`);
+});
+
+test('xdp_decap takes a tunnelled frame apart on the wire (bpf_xdp_adjust_head): the server gets the inner datagram', { skip }, async () => {
+  const dp = datapath as Datapath;
+  const mac = (ns: string): Uint8Array => {
+    const address = (JSON.parse(execFileSync('ip', ['-n', ns, '-j', 'link', 'show', 'eth0'], { encoding: 'utf8' })) as { address: string }[])[0].address;
+    return Uint8Array.from(address.split(':').map((h) => Number.parseInt(h, 16)));
+  };
+  const inner = buildUdpFrame({
+    source: { address: '10.77.0.1', port: 40000 }, destination: { address: '10.77.0.2', port: 5353 }, payload: new TextEncoder().encode('tunneled'),
+    sourceMac: mac(`${prefix}client`), destinationMac: mac(`${prefix}server`),
+  });
+  // Outer Ethernet (EtherType 0x88B5) and a 4-byte tunnel header, then the inner frame.
+  const outer = new Uint8Array(14 + 4 + inner.length);
+  outer.set(inner.subarray(0, 12), 0);
+  outer.set([0x88, 0xb5, 0xde, 0xad, 0xbe, 0xef], 12);
+  outer.set(inner, 18);
+  const wire = inNetns(`${prefix}client`, () => openPacketSocket('eth0'));
+  try {
+    const inject = async (): Promise<void> => {
+      wire.send(outer);
+      await new Promise((r) => setTimeout(r, 500));
+    };
+    heard.length = 0;
+    await inject();
+    assert.deepEqual(heard, [], 'without the program the server\'s kernel ignores the tunnel frame');
+    const object = load('xdp_decap.o');
+    dp.attach(`${prefix}cli0`, object.program('decap'));
+    await inject();
+    assert.deepEqual(heard, [8], 'the inner 8-byte datagram arrived');
+    assert.equal(new DataView(object.map('decapsulated').lookup(new Uint8Array(4))!.buffer).getBigUint64(0, true), 1n);
+  } finally {
+    wire.close();
+    dp.detach(`${prefix}cli0`);
+  }
 });
