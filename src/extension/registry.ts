@@ -258,11 +258,6 @@ export function helpersFor(abi: Abi, type: string): { id: number; definition: He
   return out;
 }
 
-/** Every registered helper of an ABI (its id there), whatever type may call it. */
-export function helpersOf(abi: Abi): { id: number; definition: HelperDefinition }[] {
-  return helpers.flatMap(({ definition }) => (definition.ids[abi] === undefined ? [] : [{ id: definition.ids[abi] as number, definition }]));
-}
-
 export function mapTypeDefinition(type: number): MapTypeDefinition | undefined {
   return mapTypes.get(type)?.definition;
 }
@@ -271,8 +266,4 @@ export function mapTypeDefinition(type: number): MapTypeDefinition | undefined {
 export function mapTypeOfEfwNumber(efwType: number): MapTypeDefinition | undefined {
   for (const { definition } of mapTypes.values()) if (definition.efwType === efwType) return definition;
   return undefined;
-}
-
-export function registeredMapTypes(): MapTypeDefinition[] {
-  return [...mapTypes.values()].map((m) => m.definition);
 }

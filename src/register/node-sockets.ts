@@ -83,8 +83,7 @@ function plain(address: string): { address: string; family: 4 | 6 } {
  */
 const cookies = new WeakMap<object, bigint>();
 let lastCookie = 0n;
-function cookieOf(socket: object | undefined): bigint | undefined {
-  if (socket === undefined) return undefined;
+function cookieOf(socket: object): bigint {
   let cookie = cookies.get(socket);
   if (cookie === undefined) {
     cookie = ++lastCookie;

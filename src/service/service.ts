@@ -33,7 +33,7 @@ export interface ServiceOptions {
 /** Operations that change something: they need the admin role. */
 const ADMIN_OPS = new Set<ClientOp>(['program.add', 'program.delete', 'program.set', 'program.run', 'map.update', 'map.delete', 'pin', 'unpin', 'host.register', 'service.stop']);
 
-import { mapTypeLabel as mapTypeName } from '../maps/spec.js';
+import { mapTypeLabel } from '../maps/spec.js';
 
 const samePoint = (a: AttachPoint, b: AttachPoint): boolean => a.type === b.type && a.name === b.name;
 
@@ -281,7 +281,7 @@ export class Service {
         const a = parseArgs(clientOps[op], op, raw);
         const m = this.mapOf(a.map);
         if (STREAM_MAP_TYPES.has(m.type) && c.state.role !== 'admin') {
-          throw new ServiceError('permission', `reading ${mapTypeName(m.type)} map ${m.id} takes its records (they are gone after): that needs the admin role`);
+          throw new ServiceError('permission', `reading ${mapTypeLabel(m.type)} map ${m.id} takes its records (they are gone after): that needs the admin role`);
         }
         return this.dumpMap(m);
       }
@@ -416,7 +416,7 @@ export class Service {
   private describeMap(m: MapRecord): MapInfo {
     const o = this.registry.objects.get(m.object);
     return {
-      id: m.id, name: m.name, type: m.type, typeName: mapTypeName(m.type), keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries, flags: m.flags, innerMapId: m.innerMapId,
+      id: m.id, name: m.name, type: m.type, typeName: mapTypeLabel(m.type), keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries, flags: m.flags, innerMapId: m.innerMapId,
       pins: [...m.pins], object: m.object, host: o?.host?.name ?? null, copies: o === undefined ? [] : this.copiesOf(o).map((h) => h.name),
     };
   }

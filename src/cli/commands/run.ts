@@ -13,7 +13,7 @@ import { openObjectFile, parseAbi, selectProgram } from '../object-file.js';
 import { readFileOrFail } from '../program-file.js';
 import { didYouMean } from '../suggest.js';
 import { loadForRun } from '../whole-object.js';
-import { mapTypeName } from './sections.js';
+import { mapTypeLabel } from '../../maps/spec.js';
 import { parseEngine } from './conformance.js';
 
 export interface RunOptions {
@@ -65,7 +65,7 @@ function dumpMaps(object: LoadedObject, spec: LoadedObject['spec'], dump: RunOpt
     .filter((name) => !all || object.map(name).spec.type !== MapType.RINGBUF)
     .map((name) => {
       const map = object.map(name);
-      return { name, type: mapTypeName(map.spec.type), entries: mapEntries(map, spec.maps.find((m) => m.name === name), spec.btf) };
+      return { name, type: mapTypeLabel(map.spec.type), entries: mapEntries(map, spec.maps.find((m) => m.name === name), spec.btf) };
     });
 }
 

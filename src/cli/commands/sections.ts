@@ -4,8 +4,7 @@ import Table from 'cli-table3';
 import type { MapDefinition, ObjectSpec } from '../../elf/index.js';
 import { openObjectFile, parseAbi, selectPrograms } from '../object-file.js';
 
-export { mapTypeLabel as mapTypeName } from '../../maps/spec.js';
-import { mapTypeLabel as mapTypeName } from '../../maps/spec.js';
+import { mapTypeLabel } from '../../maps/spec.js';
 
 export function plainTable(head: string[]): Table.Table {
   return new Table({
@@ -31,7 +30,7 @@ export function sectionsCommand(file: string, section: string | undefined, optio
       abiReason: spec.abiReason,
       license: spec.license,
       programs: programs.map((p) => ({ name: p.name, section: p.section, type: p.type, attachTo: p.attachTo, instructions: p.instructions.length, size: p.code.length, maps: mapsUsed(spec, p.name).map((m) => m.name) })),
-      maps: spec.maps.map((m) => ({ name: m.name, type: mapTypeName(m.type), typeId: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries, flags: m.flags, origin: m.origin, ...(m.innerMap ? { innerMap: m.innerMap.name } : {}) })),
+      maps: spec.maps.map((m) => ({ name: m.name, type: mapTypeLabel(m.type), typeId: m.type, keySize: m.keySize, valueSize: m.valueSize, maxEntries: m.maxEntries, flags: m.flags, origin: m.origin, ...(m.innerMap ? { innerMap: m.innerMap.name } : {}) })),
     }, null, 2) + '\n');
     return 0;
   }
@@ -44,7 +43,7 @@ export function sectionsCommand(file: string, section: string | undefined, optio
   if (maps.length > 0) {
     const mapTable = plainTable(['Map', 'Type', 'Key size', 'Value size', 'Max entries']);
     mapTable.push(['='.repeat(3), '='.repeat(4), '='.repeat(8), '='.repeat(10), '='.repeat(11)]);
-    for (const m of maps) mapTable.push([m.name, mapTypeName(m.type) + (m.innerMap ? ` of ${mapTypeName(m.innerMap.type)}` : ''), String(m.keySize), String(m.valueSize), String(m.maxEntries)]);
+    for (const m of maps) mapTable.push([m.name, mapTypeLabel(m.type) + (m.innerMap ? ` of ${mapTypeLabel(m.innerMap.type)}` : ''), String(m.keySize), String(m.valueSize), String(m.maxEntries)]);
     out('\n' + mapTable.toString() + '\n');
   }
   return 0;
