@@ -5,7 +5,6 @@
 // For each frame size and mix: frames the flooder sent, frames the datapath handled per second,
 // how many it dropped and passed, and the loss (sent but never handled: the RX ring was full).
 //   node dist/bench/datapath.js [--seconds N]
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +13,7 @@ import Table from 'cli-table3';
 import { openObject } from '../src/elf/index.js';
 import { Datapath } from '../src/net/datapath.js';
 import { buildUdpFrame } from '../src/net/frames.js';
-import { checkTestHostPrerequisites, testHostsUp } from '../src/net/netns.js';
+import { checkTestHostPrerequisites, interfaceMac, testHostsUp } from '../src/net/netns.js';
 import { ExecutionContext } from '../src/runtime/context.js';
 import { loadObject } from '../src/runtime/load.js';
 
@@ -44,12 +43,6 @@ const { workerData, parentPort } = require('node:worker_threads');
   parentPort.postMessage(sent);
 })();`;
 
-function mac(namespace: string | undefined, ifname: string): Uint8Array {
-  const args = namespace === undefined ? ['-j', 'link', 'show', ifname] : ['-n', namespace, '-j', 'link', 'show', ifname];
-  const address = (JSON.parse(execFileSync('ip', args, { encoding: 'utf8' })) as { address: string }[])[0].address;
-  return Uint8Array.from(address.split(':').map((h) => Number.parseInt(h, 16)));
-}
-
 try {
   await checkTestHostPrerequisites();
 } catch (e) {
@@ -66,7 +59,7 @@ datapath.attach(hosts.client.rootInterface, object.program('drop_empty_udp'));
 
 const source = { address: '10.77.0.1', port: 40000 };
 const destination = { address: '10.77.0.2', port: 53 };
-const macs = { sourceMac: mac(hosts.client.namespace, 'eth0'), destinationMac: mac(hosts.server.namespace, 'eth0') };
+const macs = { sourceMac: interfaceMac('eth0', hosts.client.namespace), destinationMac: interfaceMac('eth0', hosts.server.namespace) };
 const frameOf = (payload: number): ArrayBuffer => buildUdpFrame({ source, destination, payload: new Uint8Array(payload), ...macs }).slice().buffer;
 
 const cases = [

@@ -402,3 +402,12 @@ function removeOnExit(cleanup: () => void): () => void {
 export function interfaceRxPackets(dev: string): number {
   return Number(readFileSync(`/sys/class/net/${dev}/statistics/rx_packets`, 'utf8').trim());
 }
+
+/** The MAC address of interface `dev`, in network namespace `namespace` (the root one when undefined). */
+export function interfaceMac(dev: string, namespace?: string): Uint8Array {
+  const where = namespace === undefined ? [] : ['-n', namespace];
+  const links = JSON.parse(execFileSync('ip', [...where, '-j', 'link', 'show', dev], { encoding: 'utf8' })) as { address?: string }[];
+  const address = links[0]?.address;
+  if (address === undefined) throw new NetnsError(`interface ${dev} has no link-layer address`);
+  return Uint8Array.from(address.split(':').map((h) => Number.parseInt(h, 16)));
+}

@@ -5,28 +5,21 @@
 // brings them back; the same program without its bounds check is refused, naming the check.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { checkTestHostPrerequisites, testHostsDown, testHostsUp, type TestHosts } from '../../src/net/netns.js';
+import type { ChildProcess } from 'node:child_process';
+import { testHostsDown, testHostsUp, type TestHosts } from '../../src/net/netns.js';
 import { CLI, example, loadedId, Sandbox, type Child } from '../service/support.js';
+import { outputInNamespace, startEchoServer, wireSkipReason } from './wire.js';
 
 const prefix = `ebtds${process.pid.toString(36)}-`;
-const ethtool = spawnSync('ethtool', ['--version']).status === 0;
-const skip = await checkTestHostPrerequisites().then(
-  () => (ethtool ? (false as const) : 'SKIPPED (needs ethtool, which .ci/run installs)'),
-  (e: Error) => `SKIPPED (needs root and iproute2): ${e.message}`,
-);
-if (skip !== false) process.stderr.write(`test/net/datapath-service.test.ts: ${skip}\n`);
+const skip = await wireSkipReason('test/net/datapath-service.test.ts');
 
 const sb = new Sandbox();
 let hosts: TestHosts | undefined;
 let datapath: Child | undefined;
 let server: ChildProcess | undefined;
-const heard: number[] = [];
+let heard: number[] = [];
 
-const SERVER = `
-const s = require('node:dgram').createSocket('udp4');
-s.on('message', (m, r) => { process.stdout.write(m.length + '\\n'); s.send(m, r.port, r.address); });
-s.bind(53, '10.77.0.2', () => process.stdout.write('ready\\n'));`;
+/** The client: sends datagrams of these lengths to 10.77.0.2:53 and prints the lengths of the replies within 1.2 s. */
 const CLIENT = `
 const payloads = JSON.parse(process.argv[1]);
 const s = require('node:dgram').createSocket('udp4');
@@ -37,15 +30,8 @@ s.bind(0, '10.77.0.1', () => {
   setTimeout(() => { process.stdout.write(JSON.stringify(replies)); s.close(); }, 1200);
 });`;
 
-const inNamespace = (ns: string, script: string, arg?: string): ChildProcess =>
-  spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', script, ...(arg === undefined ? [] : [arg])], { stdio: ['ignore', 'pipe', 'pipe'] });
-
 async function ask(...lengths: number[]): Promise<number[]> {
-  const client = inNamespace(`${prefix}client`, CLIENT, JSON.stringify(lengths));
-  let out = '';
-  client.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  await new Promise((r) => client.once('exit', r));
-  return (JSON.parse(out || '[]') as number[]).sort((x, y) => x - y);
+  return (JSON.parse((await outputInNamespace(`${prefix}client`, CLIENT, JSON.stringify(lengths))) || '[]') as number[]).sort((x, y) => x - y);
 }
 
 before(async () => {
@@ -54,17 +40,9 @@ before(async () => {
   await sb.startDaemon();
   datapath = sb.spawnNode([CLI, 'datapath', hosts.client.rootInterface, hosts.server.rootInterface]);
   await datapath.nextLine((l) => l.includes('a hook host of the service'), 20_000);
-  server = inNamespace(`${prefix}server`, SERVER);
-  await new Promise<void>((resolve, reject) => {
-    let buffered = '';
-    server?.stdout?.on('data', (d: Buffer) => {
-      buffered += d.toString();
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      for (const l of lines) if (l === 'ready') resolve(); else heard.push(Number(l));
-    });
-    server?.once('exit', (code) => reject(new Error(`the server exited (${code})`)));
-  });
+  const echo = await startEchoServer(`${prefix}server`, '10.77.0.2', 53);
+  server = echo.child;
+  heard = echo.heard;
 });
 
 after(async () => {

@@ -9,7 +9,7 @@
 //                  inner datagram (bpf_xdp_adjust_head on a real frame).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openObject } from '../../src/elf/index.js';
@@ -17,31 +17,19 @@ import { openPacketSocket } from '../../src/net/af-packet.js';
 import { Datapath } from '../../src/net/datapath.js';
 import { inNetns } from '../../src/net/enter-netns.js';
 import { buildUdpFrame } from '../../src/net/frames.js';
-import { checkTestHostPrerequisites, testHostsDown, testHostsUp, type TestHosts } from '../../src/net/netns.js';
+import { interfaceMac, testHostsDown, testHostsUp, type TestHosts } from '../../src/net/netns.js';
 import { ExecutionContext } from '../../src/runtime/context.js';
 import { loadObject, type LoadedObject } from '../../src/runtime/load.js';
 import { REPO_ROOT } from '../support/shared.js';
+import { outputInNamespace, startEchoServer, wireSkipReason } from './wire.js';
 
 const prefix = `ebtdp${process.pid.toString(36)}-`;
-// ethtool turns off the checksum offloads that would leave partial UDP checksums in the frames
-// the datapath forwards (completing them is the datapath's job still to do).
-const ethtool = spawnSync('ethtool', ['--version']).status === 0;
-const skip = await checkTestHostPrerequisites().then(
-  () => (ethtool ? (false as const) : 'SKIPPED (needs ethtool, which .ci/run installs)'),
-  (e: Error) => `SKIPPED (needs root and iproute2): ${e.message}`,
-);
-if (skip !== false) process.stderr.write(`test/net/datapath.test.ts: ${skip}\n`);
+const skip = await wireSkipReason('test/net/datapath.test.ts');
 
 let hosts: TestHosts | undefined;
 let datapath: Datapath | undefined;
 let server: ChildProcess | undefined;
-const heard: number[] = [];
-
-/** The server: a UDP echo on 10.77.0.2:5353 in its namespace, printing each datagram's length. */
-const SERVER = `
-const s = require('node:dgram').createSocket('udp4');
-s.on('message', (m, r) => { process.stdout.write(m.length + '\\n'); s.send(m, r.port, r.address); });
-s.bind(5353, '10.77.0.2', () => process.stdout.write('ready\\n'));`;
+let heard: number[] = [];
 
 /** The client: sends each payload to 10.77.0.2:PORT and prints the replies it gets within 1.5 s. */
 const CLIENT = `
@@ -54,16 +42,8 @@ s.bind(0, '10.77.0.1', () => {
   setTimeout(() => { process.stdout.write(JSON.stringify(replies)); s.close(); }, 1500);
 });`;
 
-function inNamespace(ns: string, script: string, arg?: string): ChildProcess {
-  return spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', script, ...(arg === undefined ? [] : [arg])], { stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
 async function ask(port: number, ...payloads: string[]): Promise<{ text: string; from: string }[]> {
-  const client = inNamespace(`${prefix}client`, CLIENT, JSON.stringify([port, ...payloads]));
-  let out = '';
-  client.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  await new Promise((r) => client.once('exit', r));
-  return JSON.parse(out || '[]') as { text: string; from: string }[];
+  return JSON.parse((await outputInNamespace(`${prefix}client`, CLIENT, JSON.stringify([port, ...payloads]))) || '[]') as { text: string; from: string }[];
 }
 
 function load(name: string): LoadedObject {
@@ -78,20 +58,9 @@ before(async () => {
   datapath.addInterface(hosts.server.rootInterface);
   datapath.bridge(hosts.client.rootInterface, hosts.server.rootInterface);
   datapath.start(20);
-  server = inNamespace(`${prefix}server`, SERVER);
-  await new Promise<void>((resolve, reject) => {
-    let buffered = '';
-    server?.stdout?.on('data', (d: Buffer) => {
-      buffered += d.toString();
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      for (const l of lines) {
-        if (l === 'ready') resolve();
-        else heard.push(Number(l));
-      }
-    });
-    server?.once('exit', (code) => reject(new Error(`the server exited (${code})`)));
-  });
+  const echo = await startEchoServer(`${prefix}server`, '10.77.0.2', 5353);
+  server = echo.child;
+  heard = echo.heard;
 });
 
 after(async () => {
@@ -158,13 +127,9 @@ test('xdp_redirect sends UDP out of the interface its devmap names (XDP_REDIRECT
 
 test('xdp_decap takes a tunnelled frame apart on the wire (bpf_xdp_adjust_head): the server gets the inner datagram', { skip }, async () => {
   const dp = datapath as Datapath;
-  const mac = (ns: string): Uint8Array => {
-    const address = (JSON.parse(execFileSync('ip', ['-n', ns, '-j', 'link', 'show', 'eth0'], { encoding: 'utf8' })) as { address: string }[])[0].address;
-    return Uint8Array.from(address.split(':').map((h) => Number.parseInt(h, 16)));
-  };
   const inner = buildUdpFrame({
     source: { address: '10.77.0.1', port: 40000 }, destination: { address: '10.77.0.2', port: 5353 }, payload: new TextEncoder().encode('tunneled'),
-    sourceMac: mac(`${prefix}client`), destinationMac: mac(`${prefix}server`),
+    sourceMac: interfaceMac('eth0', `${prefix}client`), destinationMac: interfaceMac('eth0', `${prefix}server`),
   });
   // Outer Ethernet (EtherType 0x88B5) and a 4-byte tunnel header, then the inner frame.
   const outer = new Uint8Array(14 + 4 + inner.length);
